@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test lint typecheck migrations-check pytest install clean bench faults
+.PHONY: run test lint typecheck migrations-check pytest install clean chromium
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -30,11 +30,15 @@ typecheck: $(STAMP)
 	$(BIN)/mypy kessai
 
 migrations-check: $(STAMP)
-	KESSAI_SECRET_KEYS=$${KESSAI_SECRET_KEYS:-check:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=} \
-	  $(BIN)/kessai makemigrations --check --dry-run
+	$(BIN)/kessai makemigrations --check --dry-run
 
-pytest: $(STAMP)
+pytest: $(STAMP) chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## Browser tests drive Debian's chromium (Playwright cannot download its own browser here).
+chromium:
+	@test -x /usr/bin/chromium || { echo "installing Debian's chromium for browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

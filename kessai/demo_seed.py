@@ -53,7 +53,9 @@ def seed_demo_shop(*, password: str, atone_base_url: str) -> DemoSeed:
         membership.shop
         if membership
         else shop_services.create_shop(
-            name=DEMO_SHOP_NAME, company="株式会社Kessaiデモ", site_url="http://127.0.0.1:8000/",
+            name=DEMO_SHOP_NAME,
+            company="株式会社Kessaiデモ",
+            site_url="http://127.0.0.1:8000/",
             admin_email="admin@example.jp",
         )
     )
@@ -63,14 +65,22 @@ def seed_demo_shop(*, password: str, atone_base_url: str) -> DemoSeed:
     account = ProviderAccount.objects.filter(shop=shop, provider="atone", environment="test").first()
     if account is None:
         account = shop_services.create_provider_account(
-            shop, provider="atone", environment="test", credentials=ATONE_SANDBOX_KEYS,
-            options={"capture": "manual"}, base_url=atone_base_url,
+            shop,
+            provider="atone",
+            environment="test",
+            credentials=ATONE_SANDBOX_KEYS,
+            options={"capture": "manual"},
+            base_url=atone_base_url,
         )
     elif account.base_url != atone_base_url:
         account = shop_services.update_provider_account(account, base_url=atone_base_url)
     if not PaymentMethod.objects.filter(shop=shop, code="atone").exists():
         shop_services.create_payment_method(
-            shop, provider_account=account, code="atone", name=ATONE_NAME, banner_link="https://atone.be/",
+            shop,
+            provider_account=account,
+            code="atone",
+            name=ATONE_NAME,
+            banner_link="https://atone.be/",
             description="<p>お支払いは翌月まとめて、コンビニ/口座振替で。</p>",
         )
     return DemoSeed(shop=shop, username=DEMO_USER, api_key=api_key, atone_account=account)

@@ -18,9 +18,7 @@ def shop(name: str = "テストショップ") -> Shop:
     return shop_services.create_shop(name=name, company="株式会社テスト", admin_email="admin@example.jp")
 
 
-def fake_account(
-    shop_: Shop, *, environment: str = "test", secret: str = "s3cr3t-value-xyz"
-) -> ProviderAccount:
+def fake_account(shop_: Shop, *, environment: str = "test", secret: str = "s3cr3t-value-xyz") -> ProviderAccount:
     return shop_services.create_provider_account(
         shop_,
         provider="fake",

@@ -12,7 +12,7 @@ from kessai.shops.models import Membership
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    memberships = Membership.objects.filter(user=request.user).select_related("shop").order_by("shop__name")
+    memberships = Membership.objects.filter(user_id=request.user.pk).select_related("shop").order_by("shop__name")
     shops = [
         {"membership": m, "orders": list(selectors.orders(m.shop).prefetch_related("payments")[:20])}
         for m in memberships

@@ -34,16 +34,12 @@ class Order(models.Model):
     customer_phone = models.CharField(_("電話番号"), max_length=20, blank=True)
     customer_email = models.CharField(max_length=255, blank=True)
     prefecture = models.CharField(_("都道府県"), max_length=8, blank=True)
-    status = models.CharField(
-        _("対応状況"), max_length=20, choices=OrderStatus.choices, default=OrderStatus.NEW
-    )
+    status = models.CharField(_("対応状況"), max_length=20, choices=OrderStatus.choices, default=OrderStatus.NEW)
     needs_review = models.BooleanField(_("要確認"), default=False)
     created_at = models.DateTimeField(_("受注日"), auto_now_add=True, db_index=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["shop", "shop_order_no"], name="order_unique_no_per_shop")
-        ]
+        constraints = [models.UniqueConstraint(fields=["shop", "shop_order_no"], name="order_unique_no_per_shop")]
         indexes = [
             models.Index(fields=["shop", "-id"], name="order_shop_id_desc"),
             models.Index(fields=["shop", "customer_phone"], name="order_shop_phone"),
@@ -132,9 +128,7 @@ class Operation(models.Model):
     provider_code = models.CharField(max_length=80, blank=True)
     message = models.CharField(max_length=500, blank=True)
     request_id = models.CharField(max_length=80, blank=True)
-    actor = models.CharField(
-        max_length=120
-    )  # "user:<name>", "api_key:<id>", "scheduler", "webhook", "checkout"
+    actor = models.CharField(max_length=120)  # "user:<name>", "api_key:<id>", "scheduler", "webhook", "checkout"
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(_("処理日時"), auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -152,9 +146,7 @@ class PaymentError(models.Model):
 
     id = models.CharField(primary_key=True, max_length=40, default=IdFactory("err"), editable=False)
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="payment_errors")
-    payment = models.ForeignKey(
-        Payment, on_delete=models.SET_NULL, null=True, blank=True, related_name="errors"
-    )
+    payment = models.ForeignKey(Payment, on_delete=models.SET_NULL, null=True, blank=True, related_name="errors")
     account = models.ForeignKey(ProviderAccount, on_delete=models.SET_NULL, null=True, blank=True)
     provider = models.CharField(_("決済種別"), max_length=40)
     link_key = models.CharField(_("リンクキー"), max_length=120, blank=True)
@@ -185,9 +177,7 @@ class BuyerToken(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["account", "customer_key"], name="buyer_token_unique_customer")
-        ]
+        constraints = [models.UniqueConstraint(fields=["account", "customer_key"], name="buyer_token_unique_customer")]
 
     def __str__(self) -> str:
         return f"{self.account_id}:{self.customer_key}"
@@ -206,3 +196,31 @@ class ProviderReference(models.Model):
 
     def __str__(self) -> str:
         return self.ref
+
+
+class BulkJobState(models.TextChoices):
+    QUEUED = "queued", _("待機中")
+    RUNNING = "running", _("実行中")
+    DONE = "done", _("完了")
+
+
+class BulkJob(models.Model):
+    """A bulk action over many payments (一括売上確定, 伝票番号同期 …), run by the worker with progress."""
+
+    id = models.CharField(primary_key=True, max_length=40, default=IdFactory("job"), editable=False)
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="bulk_jobs")
+    action = models.CharField(max_length=30)
+    payment_ids = models.JSONField(default=list)
+    params = models.JSONField(default=dict, blank=True)  # per-payment parameters, e.g. tracking numbers
+    actor = models.CharField(max_length=120)
+    state = models.CharField(max_length=10, choices=BulkJobState.choices, default=BulkJobState.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    succeeded = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    results = models.JSONField(default=list)  # [{"payment_id", "ok", "state", "code", "message"}]
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.done}/{self.total}"

@@ -107,9 +107,7 @@ def _customer(errors: _Errors, raw: object) -> dict[str, str]:
         return {}
     customer = {
         "name": _text(errors, raw, "name", "customer.name", "氏名", required=True, max_len=100),
-        "name_kana": _text(
-            errors, raw, "name_kana", "customer.name_kana", "フリガナ", required=False, max_len=128
-        ),
+        "name_kana": _text(errors, raw, "name_kana", "customer.name_kana", "フリガナ", required=False, max_len=128),
         "email": _text(errors, raw, "email", "customer.email", "メールアドレス", required=False, max_len=255),
         "phone": _phone(errors, raw, "phone", "customer.phone", required=True),
         "zip_code": _zip(errors, raw, "zip_code", "customer.zip_code", required=True),
@@ -148,9 +146,7 @@ def _destinations(errors: _Errors, raw: object) -> list[dict[str, str]]:
                     max_len=128,
                 ),
                 "zip_code": _zip(errors, dest, "zip_code", f"{path}.zip_code", required=True),
-                "address": _text(
-                    errors, dest, "address", f"{path}.address", "配送先住所", required=True, max_len=255
-                ),
+                "address": _text(errors, dest, "address", f"{path}.address", "配送先住所", required=True, max_len=255),
                 "phone": _phone(errors, dest, "phone", f"{path}.phone", required=False),
                 "company": _text(
                     errors, dest, "company", f"{path}.company", "配送先会社名", required=False, max_len=100
@@ -192,9 +188,7 @@ def clean_items(raw: object, errors: _Errors | None = None) -> list[dict[str, An
     return items
 
 
-def check_amount(
-    errors: _Errors, amount: int | None, items: list[dict[str, Any]], field: str = "amount"
-) -> None:
+def check_amount(errors: _Errors, amount: int | None, items: list[dict[str, Any]], field: str = "amount") -> None:
     if amount is None:
         return
     if not 1 <= amount <= MAX_AMOUNT:

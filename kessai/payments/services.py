@@ -95,9 +95,7 @@ def order_data(payment: Payment, order: Order | None = None) -> OrderData:
         shop_transaction_no=payment.shop_transaction_no,
         amount=payment.amount,
         items=tuple(
-            LineItem(
-                sku=i["sku"], name=i["name"], unit_price=int(i["unit_price"]), quantity=int(i["quantity"])
-            )
+            LineItem(sku=i["sku"], name=i["name"], unit_price=int(i["unit_price"]), quantity=int(i["quantity"]))
             for i in order.items
         ),
         customer=Customer(
@@ -139,13 +137,8 @@ class StartResult:
 
 def resolve_payment_method(order: Order, method_ref: str) -> PaymentMethod:
     method = (
-        PaymentMethod.objects.select_related("provider_account")
-        .filter(shop=order.shop)
-        .filter(pk=method_ref)
-        .first()
-    ) or PaymentMethod.objects.select_related("provider_account").filter(
-        shop=order.shop, code=method_ref
-    ).first()
+        PaymentMethod.objects.select_related("provider_account").filter(shop=order.shop).filter(pk=method_ref).first()
+    ) or PaymentMethod.objects.select_related("provider_account").filter(shop=order.shop, code=method_ref).first()
     if method is None or not method.active:
         raise ValidationFailed(
             {"payment_method": _("指定された支払方法は利用できません。")},
@@ -178,9 +171,7 @@ def start_payment(
             field_codes={"payment_method": "environment_mismatch"},
         )
     if not account.active:
-        raise ValidationFailed(
-            {"payment_method": _("外部連携アカウントが無効です。")}, code="account_inactive"
-        )
+        raise ValidationFailed({"payment_method": _("外部連携アカウントが無効です。")}, code="account_inactive")
     if capture not in (None, CaptureMode.MANUAL, CaptureMode.IMMEDIATE):
         raise ValidationFailed({"capture": _("capture は manual または immediate を指定してください。")})
     mode = capture or account.option("capture", CaptureMode.MANUAL)
@@ -196,9 +187,7 @@ def start_payment(
             field_codes={"amount": "amount_over_provider_limit"},
         )
     if Payment.objects.filter(order=order).exclude(state__in=[S.DECLINED, S.CANCELLED, S.CREATED]).exists():
-        raise ValidationFailed(
-            {"order": _("この注文には有効な決済が既にあります。")}, code="order_already_paid"
-        )
+        raise ValidationFailed({"order": _("この注文には有効な決済が既にあります。")}, code="order_already_paid")
     attempt = Payment.objects.filter(order=order).count() + 1
     payment = Payment.objects.create(
         shop=order.shop,
@@ -298,9 +287,7 @@ def _is_stale(op: Operation) -> bool:
     return op.result == R.PENDING and op.created_at < timezone.now() - STALE_PENDING_AFTER
 
 
-def _call(
-    payment: Payment, op: Operation, call: Callable[[Provider], TransactionSnapshot]
-) -> TransactionSnapshot:
+def _call(payment: Payment, op: Operation, call: Callable[[Provider], TransactionSnapshot]) -> TransactionSnapshot:
     """Run the provider call; on error complete the operation as failed/unknown and re-raise."""
     try:
         provider = provider_for(payment.account)
@@ -358,9 +345,7 @@ def _apply_declined(payment: Payment, exc: ProviderDeclined) -> None:
 
 def _remember_ref(payment: Payment, ref: str) -> None:
     if ref:
-        ProviderReference.objects.get_or_create(
-            account_id=payment.account_id, ref=ref, defaults={"payment": payment}
-        )
+        ProviderReference.objects.get_or_create(account_id=payment.account_id, ref=ref, defaults={"payment": payment})
 
 
 def _move(payment: Payment, target: PaymentState) -> None:
@@ -400,9 +385,7 @@ def _safe_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in dict(payload).items() if not any(b in k.lower() for b in banned)}
 
 
-def _complete(
-    payment_id: str, op_id: str, snap: TransactionSnapshot, *, data: dict[str, Any] | None = None
-) -> Payment:
+def _complete(payment_id: str, op_id: str, snap: TransactionSnapshot, *, data: dict[str, Any] | None = None) -> Payment:
     with transaction.atomic():
         payment = Payment.objects.select_for_update().select_related("order").get(pk=payment_id)
         op = Operation.objects.select_for_update().get(pk=op_id)
@@ -535,9 +518,7 @@ def charge_with_token(payment: Payment, *, token: str, actor: str, kind: Action 
 def confirm_checkout(payment: Payment, *, provider_ref: str, actor: str) -> Payment:
     """The buyer's widget reported a transaction id. The browser is only a hint: fetch it from the
     provider and check amount and shop_transaction_no before recording 与信OK / NG."""
-    payment, op = _begin(
-        payment.pk, Action.AUTHORIZE, amount=payment.amount, actor=actor, data={"source": actor}
-    )
+    payment, op = _begin(payment.pk, Action.AUTHORIZE, amount=payment.amount, actor=actor, data={"source": actor})
     snap = _call(payment, op, lambda p: p.fetch(provider_ref))
     mismatch = []
     if snap.amount != payment.amount:
@@ -564,11 +545,7 @@ def capture(payment: Payment, *, actor: str, amount: int | None = None) -> Payme
     """売上計上 / 売上確定."""
 
     def ensure(p: Payment) -> None:
-        if (
-            amount is not None
-            and amount != p.amount
-            and not provider_for(p.account).capabilities.partial_capture
-        ):
+        if amount is not None and amount != p.amount and not provider_for(p.account).capabilities.partial_capture:
             raise ValidationFailed(
                 {"amount": _("この決済会社は一部の売上確定に対応していません。")},
                 code="partial_capture_unsupported",
@@ -696,17 +673,13 @@ def refresh(payment: Payment, *, actor: str) -> Payment:
         locked = Payment.objects.select_for_update().get(pk=payment.pk)
         _resolve_open_operations(locked, snap, exclude=op.pk)
         balances = {"amount": snap.amount, "captured": snap.captured_amount, "refunded": snap.refunded_amount}
-        Operation.objects.filter(pk=op.pk).update(
-            data={"balances": balances, "provider_status": snap.status.value}
-        )
+        Operation.objects.filter(pk=op.pk).update(data={"balances": balances, "provider_status": snap.status.value})
     return _complete(payment.pk, op.pk, snap)
 
 
 def _resolve_open_operations(payment: Payment, snap: TransactionSnapshot, *, exclude: str) -> None:
     """Decide unknown (and stale pending) operations from the provider's current view."""
-    for op in (
-        payment.operations.select_for_update().filter(result__in=[R.UNKNOWN, R.PENDING]).exclude(pk=exclude)
-    ):
+    for op in payment.operations.select_for_update().filter(result__in=[R.UNKNOWN, R.PENDING]).exclude(pk=exclude):
         if op.result == R.PENDING and not _is_stale(op):
             continue
         kind = Action(op.kind)
@@ -737,10 +710,6 @@ def resolve_refresh_targets(limit: int = 100) -> list[str]:
     ids = (
         Operation.objects.filter(result=R.UNKNOWN)
         .values_list("payment_id", flat=True)
-        .union(
-            Operation.objects.filter(result=R.PENDING, created_at__lt=stale).values_list(
-                "payment_id", flat=True
-            )
-        )
+        .union(Operation.objects.filter(result=R.PENDING, created_at__lt=stale).values_list("payment_id", flat=True))
     )
     return list(ids[:limit])

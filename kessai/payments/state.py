@@ -72,7 +72,7 @@ ALLOWED_FROM: Mapping[Action, frozenset[PaymentState]] = {
     Action.REFRESH: frozenset(set(S) - {S.CREATED}),
 }
 
-STATE_LABELS: Mapping[PaymentState, "StrOrPromise"] = {
+STATE_LABELS: Mapping[PaymentState, StrOrPromise] = {
     S.CREATED: _("未決済"),
     S.AUTHORIZING: _("与信中"),
     S.AUTHORIZED: _("仮売上"),
@@ -83,7 +83,7 @@ STATE_LABELS: Mapping[PaymentState, "StrOrPromise"] = {
     S.CANCELLED: _("取消済み"),
 }
 
-ACTION_LABELS: Mapping[Action, "StrOrPromise"] = {
+ACTION_LABELS: Mapping[Action, StrOrPromise] = {
     Action.AUTHORIZE: _("与信"),
     Action.CAPTURE: _("売上計上"),
     Action.CANCEL: _("取消"),

@@ -51,9 +51,7 @@ def parse_tiers(raw: Iterable[Mapping[str, object]], *, allow_gaps: bool = False
         if low < 1:
             raise FeeTierError(index, "min_amount", "下限金額は1円以上で入力してください。")
         if high > MAX_TIER_AMOUNT:
-            raise FeeTierError(
-                index, "max_amount", f"上限金額は{MAX_TIER_AMOUNT:,}円以下で入力してください。"
-            )
+            raise FeeTierError(index, "max_amount", f"上限金額は{MAX_TIER_AMOUNT:,}円以下で入力してください。")
         if high < low:
             raise FeeTierError(index, "max_amount", "上限金額は下限金額以上で入力してください。")
         if fee < 0:

@@ -119,9 +119,7 @@ class ProviderAccount(models.Model):
 class PaymentMethod(models.Model):
     id = models.CharField(primary_key=True, max_length=40, default=IdFactory("pm"), editable=False)
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="payment_methods")
-    provider_account = models.ForeignKey(
-        ProviderAccount, on_delete=models.PROTECT, related_name="payment_methods"
-    )
+    provider_account = models.ForeignKey(ProviderAccount, on_delete=models.PROTECT, related_name="payment_methods")
     code = models.CharField(_("コード"), max_length=40)
     name = models.CharField(_("支払方法名"), max_length=100)
     description = models.TextField(_("説明"), blank=True)  # sanitised HTML

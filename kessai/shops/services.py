@@ -42,9 +42,7 @@ def create_shop(*, name: str, company: str = "", site_url: str = "", admin_email
     return Shop.objects.create(name=name.strip(), company=company, site_url=site_url, admin_email=admin_email)
 
 
-def add_staff(
-    shop: Shop, *, username: str, password: str, role: Role = Role.OPERATOR, email: str = ""
-) -> Membership:
+def add_staff(shop: Shop, *, username: str, password: str, role: Role = Role.OPERATOR, email: str = "") -> Membership:
     user_model = get_user_model()
     user = user_model.objects.filter(username=username).first()
     if user is None:
@@ -75,14 +73,8 @@ def create_api_key(shop: Shop, *, environment: str = Environment.TEST, name: str
 def authenticate_api_key(raw: str) -> ApiKey | None:
     if not raw.startswith(("sk_test_", "sk_live_")):
         return None
-    key = (
-        ApiKey.objects.select_related("shop")
-        .filter(key_hash=hash_api_key(raw), revoked_at__isnull=True)
-        .first()
-    )
-    if key is not None and (
-        key.last_used_at is None or (timezone.now() - key.last_used_at).total_seconds() > 60
-    ):
+    key = ApiKey.objects.select_related("shop").filter(key_hash=hash_api_key(raw), revoked_at__isnull=True).first()
+    if key is not None and (key.last_used_at is None or (timezone.now() - key.last_used_at).total_seconds() > 60):
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
     return key
 
@@ -102,14 +94,10 @@ def _check_base_url(environment: str, base_url: str) -> str:
     if environment != Environment.TEST:
         raise ValidationFailed({"base_url": "本番環境のアカウントには接続先URLを指定できません。"})
     if not settings.KESSAI_ALLOW_SANDBOX:
-        raise ValidationFailed(
-            {"base_url": "このインストールではサンドボックスへの接続が許可されていません。"}
-        )
+        raise ValidationFailed({"base_url": "このインストールではサンドボックスへの接続が許可されていません。"})
     parts = urlsplit(base_url)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise ValidationFailed(
-            {"base_url": "接続先URLは http:// または https:// で始まるURLで入力してください。"}
-        )
+        raise ValidationFailed({"base_url": "接続先URLは http:// または https:// で始まるURLで入力してください。"})
     return base_url if base_url.endswith("/") else base_url + "/"
 
 
@@ -117,9 +105,7 @@ def _validated_credentials(provider: str, credentials: Mapping[str, object]) -> 
     try:
         schema = registry.schema(provider)
     except (UnknownProvider, KeyError):
-        raise ValidationFailed(
-            {"provider": f"未対応の決済会社です: {provider}"}, code="unknown_provider"
-        ) from None
+        raise ValidationFailed({"provider": f"未対応の決済会社です: {provider}"}, code="unknown_provider") from None
     outcome = schema.validate(credentials)
     if not outcome.ok:
         raise ValidationFailed({f"credentials.{k}": v for k, v in outcome.errors.items()})
@@ -262,9 +248,7 @@ def create_payment_method(
     if errors:
         raise ValidationFailed(errors)
     if sort is None:
-        last = (
-            PaymentMethod.objects.filter(shop=shop).order_by("-sort").values_list("sort", flat=True).first()
-        )
+        last = PaymentMethod.objects.filter(shop=shop).order_by("-sort").values_list("sort", flat=True).first()
         sort = (last or 0) + 1
     return PaymentMethod.objects.create(
         shop=shop,
@@ -299,9 +283,7 @@ def reorder_payment_methods(shop: Shop, ordered_ids: list[str]) -> None:
 # --------------------------------------------------------------------------- fee rules
 
 
-def set_fee_rule(
-    shop: Shop, provider: str, tiers: list[Mapping[str, object]], *, allow_gaps: bool = False
-) -> FeeRule:
+def set_fee_rule(shop: Shop, provider: str, tiers: list[Mapping[str, object]], *, allow_gaps: bool = False) -> FeeRule:
     if not registry.is_known(provider):
         raise ValidationFailed({"provider": f"未対応の決済会社です: {provider}"}, code="unknown_provider")
     try:

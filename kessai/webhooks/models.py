@@ -22,3 +22,80 @@ class OutboundEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.id}"
+
+
+class InboundStatus(models.TextChoices):
+    RECEIVED = "received", "received"
+    APPLIED = "applied", "applied"
+    DUPLICATE = "duplicate", "duplicate"
+    IGNORED = "ignored", "ignored"
+    FAILED = "failed", "failed"
+
+
+class InboundWebhook(models.Model):
+    """Inbox of provider notifications: stored before they are acknowledged (invariant 4), then applied
+    idempotently by the worker. ``dedup_key`` is unique per account."""
+
+    account = models.ForeignKey("shops.ProviderAccount", on_delete=models.CASCADE, related_name="inbound_webhooks")
+    provider = models.CharField(max_length=40)
+    kind = models.CharField(max_length=40)
+    headers = models.JSONField(default=dict)
+    body = models.TextField()
+    dedup_key = models.CharField(max_length=128)
+    status = models.CharField(max_length=12, choices=InboundStatus.choices, default=InboundStatus.RECEIVED)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=1000, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "dedup_key"], name="inbound_webhook_dedup")]
+        indexes = [models.Index(fields=["status", "received_at"], name="inbound_webhook_status")]
+
+    def __str__(self) -> str:
+        return f"{self.provider}/{self.kind} {self.pk}"
+
+
+class WebhookEndpoint(models.Model):
+    """A shop's URL for outbound events, Standard-Webhooks signed. During rotation two secrets are valid."""
+
+    id = models.CharField(primary_key=True, max_length=40, default=IdFactory("we"), editable=False)
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="webhook_endpoints")
+    url = models.URLField(max_length=500)
+    description = models.CharField(max_length=200, blank=True)
+    event_types = models.JSONField(default=list)  # [] = every event
+    secret = models.CharField(max_length=100)  # "whsec_" + base64
+    previous_secret = models.CharField(max_length=100, blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "pending"
+    SUCCEEDED = "succeeded", "succeeded"
+    FAILED = "failed", "failed"  # gave up after the retry schedule (3 days)
+
+
+class WebhookDelivery(models.Model):
+    """One event to one endpoint, with its attempts (the delivery log)."""
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey(OutboundEvent, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(db_index=True)
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["endpoint", "event"], name="delivery_unique_event")]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="delivery_due")]
+
+    def __str__(self) -> str:
+        return f"{self.event_id}→{self.endpoint_id} ({self.status})"

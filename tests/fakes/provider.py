@@ -137,9 +137,7 @@ class FakeProvider:
             "decline": ProviderStatus.DECLINED,
             "pending": ProviderStatus.PENDING_REVIEW,
         }.get(outcome, ProviderStatus.CAPTURED if capture else ProviderStatus.AUTHORIZED)
-        tx = FakeTx(
-            ref, order.amount, order.shop_transaction_no, status, captured=order.amount if capture else 0
-        )
+        tx = FakeTx(ref, order.amount, order.shop_transaction_no, status, captured=order.amount if capture else 0)
         if status is not ProviderStatus.AUTHORIZED and status is not ProviderStatus.CAPTURED:
             tx.captured = 0
         with LEDGER.lock:

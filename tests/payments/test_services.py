@@ -194,9 +194,7 @@ def test_amount_over_provider_limit_is_refused_before_any_payment(shop):
 
 
 def test_immediate_capture_authorizes_and_captures_in_one_call(shop):
-    result = services.start_payment(
-        factories.order(shop), method_ref="fake", actor="api", capture="immediate"
-    )
+    result = services.start_payment(factories.order(shop), method_ref="fake", actor="api", capture="immediate")
 
     payment = result.payment
     assert (payment.state, payment.captured_amount) == ("captured", 13824)

@@ -45,9 +45,7 @@ def _apply(payment: Payment, action: str, amount: int) -> None:
 @pytest.mark.django_db
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(first=OUTCOMES, steps=st.lists(STEP, max_size=8))
-def test_random_operations_stay_on_the_chart_and_balances_agree(
-    first: str, steps: list[tuple[str, str, int]]
-) -> None:
+def test_random_operations_stay_on_the_chart_and_balances_agree(first: str, steps: list[tuple[str, str, int]]) -> None:
     install()
     shop = factories.shop()
     method = factories.fake_method(shop)

@@ -62,13 +62,10 @@ boundaries = st.lists(st.integers(min_value=2, max_value=9_999_999), min_size=0,
     fees=st.lists(st.integers(min_value=0, max_value=1000), min_size=9, max_size=9),
     amount=st.integers(min_value=1, max_value=9_999_999),
 )
-def test_contiguous_tiers_map_every_amount_to_exactly_one_fee(
-    cuts: list[int], fees: list[int], amount: int
-) -> None:
+def test_contiguous_tiers_map_every_amount_to_exactly_one_fee(cuts: list[int], fees: list[int], amount: int) -> None:
     edges = [1, *sorted(cuts), 10_000_000]
     rows = [
-        {"min_amount": lo, "max_amount": hi - 1, "fee": fees[i]}
-        for i, (lo, hi) in enumerate(itertools.pairwise(edges))
+        {"min_amount": lo, "max_amount": hi - 1, "fee": fees[i]} for i, (lo, hi) in enumerate(itertools.pairwise(edges))
     ]
     tiers = parse_tiers(list(reversed(rows)))
 

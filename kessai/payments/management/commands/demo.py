@@ -89,6 +89,3 @@ class Command(BaseCommand):
                 pass
             time.sleep(0.3)
         return False
-
-
-

@@ -22,9 +22,7 @@ class Command(BaseCommand):
         stop = threading.Event()
         thread = None
         if not opts["no_scheduler"]:
-            thread = threading.Thread(
-                target=scheduler.run_loop, args=(stop,), name="kessai-scheduler", daemon=True
-            )
+            thread = threading.Thread(target=scheduler.run_loop, args=(stop,), name="kessai-scheduler", daemon=True)
             thread.start()
         try:
             call_command("db_worker", queue_name="*", interval=opts["interval"], reload=False, verbosity=1)
