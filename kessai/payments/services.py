@@ -393,6 +393,7 @@ def _complete(payment_id: str, op_id: str, snap: TransactionSnapshot, *, data: d
         op.result = R.SUCCEEDED
         op.completed_at = timezone.now()
         op.provider_ref = snap.provider_ref or op.provider_ref
+        op.request_id = snap.request_id[:80] or op.request_id
         op.data = {**(op.data or {}), **(data or {}), "provider_status": snap.status.value}
         if kind in (Action.AUTHORIZE, Action.CHARGE) and snap.status is ProviderStatus.CAPTURED:
             op.data["captured"] = True

@@ -114,7 +114,11 @@ class ProviderStatus(enum.StrEnum):
 
 @dataclass(frozen=True)
 class TransactionSnapshot:
-    """A provider's view of one transaction after a call (or a fetch)."""
+    """A provider's view of one transaction after a call (or a fetch).
+
+    ``amount`` is the authorized amount; ``captured_amount`` the captured part (0 until captured);
+    ``refunded_amount`` the money returned out of the captured amount — 0 for a transaction cancelled
+    before capture (nothing was collected, so nothing was refunded)."""
 
     provider_ref: str
     status: ProviderStatus
@@ -122,6 +126,7 @@ class TransactionSnapshot:
     shop_transaction_no: str = ""
     captured_amount: int = 0
     refunded_amount: int = 0
+    request_id: str = ""  # the call's request id, for the operation history and support
     decline_code: str = ""  # provider reason code, e.g. "1" (金額超過) for atone
     decline_message: str = ""  # Japanese, shown to staff
     review_reason: str = ""  # 保留 reason in Japanese
