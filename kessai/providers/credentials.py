@@ -299,9 +299,7 @@ def _secret(key: str, label: str, help: str = "", *, required: bool = True) -> C
 
 
 def _bool(key: str, label: str, help: str = "", default: str | None = None) -> CredentialField:
-    return CredentialField(
-        key=key, label=label, secret=False, required=False, kind="bool", help=help, default=default
-    )
+    return CredentialField(key=key, label=label, secret=False, required=False, kind="bool", help=help, default=default)
 
 
 def _ascii_word(key: str, label: str, help: str, *, secret: bool) -> CredentialField:
@@ -664,12 +662,8 @@ _ALL: tuple[CredentialSchema, ...] = (
         name="Paidy",
         category="deferred",
         fields=(
-            _ascii_word(
-                "public_key", "パブリックキー", "連携に使用するパブリックキーを設定します。", secret=False
-            ),
-            _ascii_word(
-                "secret_key", "シークレットキー", "連携に使用するパスワードを設定します。", secret=True
-            ),
+            _ascii_word("public_key", "パブリックキー", "連携に使用するパブリックキーを設定します。", secret=False),
+            _ascii_word("secret_key", "シークレットキー", "連携に使用するパスワードを設定します。", secret=True),
             _text(
                 "logo_url",
                 "ロゴURL",
@@ -699,9 +693,7 @@ _ALL: tuple[CredentialSchema, ...] = (
             _text("client_id", "クライアント ID", "クライアントIDを設定します。"),
             _secret("client_secret", "クライアントシークレット", "クライアントシークレットを設定します。"),
             _text("access_key_id", "アクセスキー ID", "アクセスキーIDを設定します。"),
-            _secret(
-                "secret_access_key", "シークレットアクセスキー", "シークレットアクセスキーを設定します。"
-            ),
+            _secret("secret_access_key", "シークレットアクセスキー", "シークレットアクセスキーを設定します。"),
             _bool("show_furigana", "フリガナ入力欄の表示", "フリガナ入力欄の表示・非表示を設定します。"),
         ),
     ),

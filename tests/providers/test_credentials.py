@@ -48,9 +48,7 @@ ALL_SCHEMAS = list(SCHEMAS.values())
 
 
 def _has_japanese(text: str) -> bool:
-    return any(
-        unicodedata.name(ch, "").startswith(("CJK", "HIRAGANA", "KATAKANA")) or ch == "ー" for ch in text
-    )
+    return any(unicodedata.name(ch, "").startswith(("CJK", "HIRAGANA", "KATAKANA")) or ch == "ー" for ch in text)
 
 
 def _good_values(schema: CredentialSchema) -> dict[str, object]:
@@ -254,9 +252,7 @@ def test_full_width_digits_are_normalised() -> None:
     assert np.cleaned["merchant_code"] == "akt0000000"
     assert np.cleaned["terminal_id"] == "1"
 
-    assert schema_for("densan").validate({"unique_code": "１２３４５６７"}).cleaned == {
-        "unique_code": "1234567"
-    }
+    assert schema_for("densan").validate({"unique_code": "１２３４５６７"}).cleaned == {"unique_code": "1234567"}
 
 
 def test_strings_are_stripped_and_numbers_accepted() -> None:
@@ -321,10 +317,7 @@ def test_optional_fields_may_be_left_out() -> None:
 def test_defaults_fill_optional_fields() -> None:
     paypal = schema_for("paypal").validate({"seller_merchant_id": "ABCDEFGHIJKLM"})
     assert paypal.cleaned == {"seller_merchant_id": "ABCDEFGHIJKLM", "sandbox": "true"}
-    assert (
-        schema_for("paypal").validate({"seller_merchant_id": "X", "sandbox": "OFF"}).cleaned["sandbox"]
-        == "false"
-    )
+    assert schema_for("paypal").validate({"seller_merchant_id": "X", "sandbox": "OFF"}).cleaned["sandbox"] == "false"
 
 
 def test_unknown_keys_are_refused() -> None:
@@ -357,20 +350,14 @@ def test_bool_fields(raw: object, cleaned: str) -> None:
 
 
 def test_bad_bool_and_choice() -> None:
-    atone = schema_for("atone").validate(
-        {"public_key": "pk", "secret_key": "sk", "amount_update_option": "maybe"}
-    )
-    assert atone.errors == {
-        "amount_update_option": "金額更新オプションは「有効」または「無効」を選択してください。"
-    }
+    atone = schema_for("atone").validate({"public_key": "pk", "secret_key": "sk", "amount_update_option": "maybe"})
+    assert atone.errors == {"amount_update_option": "金額更新オプションは「有効」または「無効」を選択してください。"}
 
     paidy = schema_for("paidy")
     ok = paidy.validate({"public_key": "pk_test_1", "secret_key": "sk_test_1", "modal_display": "確認ページ"})
     assert ok.cleaned["modal_display"] == "confirm"
     bad = paidy.validate({"public_key": "pk_test_1", "secret_key": "sk_test_1", "modal_display": "popup"})
-    assert bad.errors == {
-        "modal_display": "モーダル表示は次のいずれかを選択してください: 入力ページ、確認ページ"
-    }
+    assert bad.errors == {"modal_display": "モーダル表示は次のいずれかを選択してください: 入力ページ、確認ページ"}
 
 
 def test_url_control_char_and_type_errors() -> None:
