@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test lint typecheck migrations-check pytest install clean chromium
+.PHONY: run test lint typecheck migrations-check pytest install clean chromium fuzz
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -22,9 +22,11 @@ run: $(STAMP)
 ## make test — install, then ruff, mypy, makemigrations --check, pytest.
 test: $(STAMP) lint typecheck migrations-check pytest
 
+LINT_PATHS := kessai tests $(wildcard bench scripts/*.py)
+
 lint: $(STAMP)
-	$(BIN)/ruff check kessai tests bench
-	$(BIN)/ruff format --check kessai tests bench
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy kessai
@@ -34,6 +36,11 @@ migrations-check: $(STAMP)
 
 pytest: $(STAMP) chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## make fuzz — schemathesis against the API: many more generated requests than CI, fresh randomness each run.
+FUZZ_CASES ?= 20000
+fuzz: $(STAMP)
+	KESSAI_FUZZ_CASES=$(FUZZ_CASES) KESSAI_FUZZ_RANDOM=1 $(BIN)/pytest tests/api/test_fuzz.py -q -s -p no:cacheprovider
 
 ## Browser tests drive Debian's chromium (Playwright cannot download its own browser here).
 chromium:

@@ -32,6 +32,7 @@ class PeriodicJob:
 
 JOBS: list[PeriodicJob] = [
     PeriodicJob("janitor", "kessai.payments.tasks:refresh_in_doubt_payments", 60.0),
+    PeriodicJob("held_payments", "kessai.payments.tasks:refresh_held_payments", 300.0),
 ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kessai.payments.models import Payment
+from kessai.payments.models import Payment, PaymentError
 from kessai.webhooks.models import OutboundEvent
 
 
@@ -29,4 +29,26 @@ def publish(payment: Payment, event_type: str, extra: dict[str, Any] | None = No
         shop_id=payment.shop_id,
         type=event_type,
         payload={"payment": payment_payload(payment), **(extra or {})},
+    )
+
+
+def publish_error(error: PaymentError, *, environment: str) -> OutboundEvent:
+    """payment_error.created: a 決済エラーログ entry was written (the provider payload stays in the log)."""
+    return OutboundEvent.objects.create(
+        shop_id=error.shop_id,
+        type="payment_error.created",
+        payload={
+            "environment": environment,
+            "payment_error": {
+                "id": error.id,
+                "payment": error.payment_id,
+                "provider": error.provider,
+                "link_key": error.link_key,
+                "operation": error.operation,
+                "status": error.status,
+                "code": error.code,
+                "message": error.message,
+                "request_id": error.request_id,
+            },
+        },
     )

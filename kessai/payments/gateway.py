@@ -3,8 +3,11 @@ for use)."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.conf import settings
 
+from kessai.common.metrics import InstrumentedProvider
 from kessai.providers import registry
 from kessai.providers.base import Provider, ProviderSettings
 from kessai.shops.models import Environment, ProviderAccount
@@ -19,7 +22,8 @@ def effective_base_url(account: ProviderAccount) -> str | None:
 
 
 def provider_for(account: ProviderAccount) -> Provider:
-    return registry.build(
+    """The account's adapter, instrumented (latency and outcome of every call go to /metrics)."""
+    adapter = registry.build(
         account.provider,
         ProviderSettings(
             credentials=decrypt_credentials(account),
@@ -29,3 +33,4 @@ def provider_for(account: ProviderAccount) -> Provider:
             timeout=settings.KESSAI_PROVIDER_TIMEOUT,
         ),
     )
+    return cast(Provider, InstrumentedProvider(adapter))

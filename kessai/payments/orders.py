@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -24,7 +25,8 @@ from kessai.common.text import (
 from kessai.payments.models import Order
 from kessai.payments.money import MAX_AMOUNT, format_yen, lines_total
 from kessai.shops.errors import ValidationFailed
-from kessai.shops.models import Shop
+from kessai.shops.fees import FeeTier, FeeTierError, fee_for, parse_tiers
+from kessai.shops.models import FeeRule, Shop
 
 ORDER_NO_RE = re.compile(r"[\x21-\x7e]{1,100}")
 EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -238,3 +240,100 @@ def create_order(shop: Shop, data: Mapping[str, Any]) -> Order:
             code="duplicate_order_no",
             field_codes={"shop_order_no": "duplicate_order_no"},
         ) from None
+
+
+# --------------------------------------------------------------------------- 手数料 (the fee line)
+
+FEE_SKU = "fee"
+FEE_LINE_NAME = "決済手数料"
+
+
+@dataclass(frozen=True)
+class FeeLinePlan:
+    """An order's lines once the 手数料設定 of the chosen payment method's provider is applied.
+
+    ``fee`` is the hub's own fee line (0: none); ``base_amount`` is what the fee was looked up for (Σ lines
+    without the hub's fee line); ``amount`` = Σ ``items``. ``cart_fee``: the cart sent its own fee line
+    (sku ``fee``), so the hub leaves the order as it is."""
+
+    items: list[dict[str, Any]]
+    amount: int
+    fee: int
+    base_amount: int
+    cart_fee: bool = False
+
+
+def fee_tiers(shop: Shop, provider: str) -> tuple[FeeTier, ...] | None:
+    """The shop's 手数料設定 for a provider, or None when it has none (no fee)."""
+    rule = FeeRule.objects.filter(shop=shop, provider=provider).first()
+    if rule is None or not rule.tiers:
+        return None
+    try:
+        return parse_tiers(rule.tiers, allow_gaps=True)
+    except FeeTierError as exc:  # stored tiers are validated on save; a hand-edited row is refused here
+        raise ValidationFailed({"fee_rule": exc.message}, code="invalid_fee_rule") from None
+
+
+def quote_fee(shop: Shop, provider: str, amount: int) -> int | None:
+    """The handling fee (tax included) for an order of ``amount`` yen — Σ its lines without a fee line —
+    paid with ``provider``: 0 without a 手数料設定, None when the shop's tiers do not cover the amount
+    (the payment method cannot be used for it). Checkout, mails, snippets and the fee line all use this."""
+    tiers = fee_tiers(shop, provider)
+    return 0 if tiers is None else fee_for(tiers, amount)
+
+
+def plan_fee_line(items: Sequence[Mapping[str, Any]], current_fee: int, tiers: Sequence[FeeTier] | None) -> FeeLinePlan:
+    """Pure: replace the hub's fee line (the one worth ``current_fee``) by the one ``tiers`` give for the
+    rest of the lines. A cart that sends its own ``fee`` line manages fees itself and is left alone."""
+    lines = [dict(item) for item in items]
+    ours = None
+    if current_fee > 0:
+        ours = next(
+            (
+                i
+                for i in reversed(range(len(lines)))
+                if lines[i].get("sku") == FEE_SKU
+                and lines[i].get("unit_price") == current_fee
+                and lines[i].get("quantity") == 1
+            ),
+            None,
+        )
+    if ours is not None:
+        del lines[ours]
+    base = lines_total((int(line["unit_price"]), int(line["quantity"])) for line in lines)
+    if ours is None and any(line.get("sku") == FEE_SKU for line in lines):
+        return FeeLinePlan(items=lines, amount=base, fee=0, base_amount=base, cart_fee=True)
+    fee = 0 if tiers is None else fee_for(tiers, base)
+    if fee is None:
+        raise ValidationFailed(
+            {"amount": f"{format_yen(base)}のご注文にはこの支払方法をご利用いただけません(手数料設定の対象外です)。"},
+            code="no_fee_tier",
+            field_codes={"amount": "no_fee_tier"},
+        )
+    if fee:
+        lines.append({"sku": FEE_SKU, "name": FEE_LINE_NAME, "unit_price": fee, "quantity": 1})
+    amount = base + fee
+    if not 1 <= amount <= MAX_AMOUNT:
+        raise ValidationFailed(
+            {"amount": f"手数料を含む合計金額は1〜{MAX_AMOUNT:,}円の範囲でなければなりません。"},
+            code="amount_out_of_range",
+            field_codes={"amount": "amount_out_of_range"},
+        )
+    return FeeLinePlan(items=lines, amount=amount, fee=fee, base_amount=base)
+
+
+def plan_order_fee(order: Order, provider: str) -> FeeLinePlan:
+    return plan_fee_line(order.items, order.fee, fee_tiers(order.shop, provider))
+
+
+def apply_fee_line(order: Order, provider: str) -> Order:
+    """Put the fee line of ``provider``'s 手数料設定 on the order (replacing the one an earlier payment
+    method put there) and make ``amount`` Σ lines again. Called by ``services.start_payment`` when a
+    payment method is chosen; see docs/decisions/0002-golive-app.md."""
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().select_related("shop").get(pk=order.pk)
+        plan = plan_order_fee(locked, provider)
+        if (plan.items, plan.amount, plan.fee) != (locked.items, locked.amount, locked.fee) and not plan.cart_fee:
+            locked.items, locked.amount, locked.fee = plan.items, plan.amount, plan.fee
+            locked.save(update_fields=["items", "amount", "fee"])
+    return locked

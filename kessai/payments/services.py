@@ -19,13 +19,15 @@ import logging
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kessai.common.text import prefecture_of
 from kessai.payments import events
 from kessai.payments.gateway import provider_for
 from kessai.payments.ledger import Balances, replay
@@ -39,8 +41,19 @@ from kessai.payments.models import (
     PaymentError,
     ProviderReference,
 )
-from kessai.payments.orders import _Errors, check_amount, clean_items
-from kessai.payments.state import Action, InvalidTransition, PaymentState, check_transition, ensure_allowed
+from kessai.payments.orders import _customer as _order_customer
+from kessai.payments.orders import _destinations as _order_destinations
+from kessai.payments.orders import _Errors, apply_fee_line, check_amount, clean_items, plan_order_fee
+from kessai.payments.state import (
+    ACTION_LABELS,
+    ALLOWED_FROM,
+    STATE_LABELS,
+    Action,
+    InvalidTransition,
+    PaymentState,
+    check_transition,
+    ensure_allowed,
+)
 from kessai.providers.base import (
     Customer,
     Destination,
@@ -50,6 +63,7 @@ from kessai.providers.base import (
     ProviderDeclined,
     ProviderError,
     ProviderPending,
+    ProviderRequestInvalid,
     ProviderStatus,
     ProviderUnavailable,
     Shipment,
@@ -177,7 +191,9 @@ def start_payment(
     mode = capture or account.option("capture", CaptureMode.MANUAL)
     provider = provider_for(account)
     caps = provider.capabilities
-    if not caps.min_amount <= order.amount <= caps.max_amount:
+    # 手数料設定: the chosen method's fee line makes the amount (docs/decisions/0002-golive-app.md).
+    fee_plan = plan_order_fee(order, account.provider)
+    if not caps.min_amount <= fee_plan.amount <= caps.max_amount:
         raise ValidationFailed(
             {
                 "amount": _("この支払方法でご利用いただける金額は%(min)s〜%(max)s円です。")
@@ -188,6 +204,7 @@ def start_payment(
         )
     if Payment.objects.filter(order=order).exclude(state__in=[S.DECLINED, S.CANCELLED, S.CREATED]).exists():
         raise ValidationFailed({"order": _("この注文には有効な決済が既にあります。")}, code="order_already_paid")
+    order = apply_fee_line(order, account.provider)
     attempt = Payment.objects.filter(order=order).count() + 1
     payment = Payment.objects.create(
         shop=order.shop,
@@ -246,10 +263,20 @@ def _begin(
     actor: str,
     data: dict[str, Any] | None = None,
     ensure: Callable[[Payment], None] | None = None,
+    allowed_from: frozenset[PaymentState] | None = None,
 ) -> tuple[Payment, Operation]:
+    """``allowed_from`` replaces the action's usual start states (与信内容変更 also starts from 保留)."""
     with transaction.atomic():
         payment = Payment.objects.select_for_update().select_related("account", "order").get(pk=payment_id)
-        ensure_allowed(action, payment.state_enum)
+        if allowed_from is None:
+            ensure_allowed(action, payment.state_enum)
+        elif payment.state_enum not in allowed_from:
+            raise InvalidTransition(
+                _("決済状況が「%(current)s」のため、この操作はできません。")
+                % {"current": STATE_LABELS[payment.state_enum]},
+                current=payment.state_enum,
+                action=action,
+            )
         in_flight = payment.operations.filter(result__in=[R.PENDING, R.UNKNOWN]).order_by("created_at")
         if action is not Action.REFRESH:
             blocking = in_flight.first()
@@ -302,11 +329,15 @@ def _call(payment: Payment, op: Operation, call: Callable[[Provider], Transactio
         raise
 
 
-def _fail(payment_id: str, op_id: str, exc: ProviderError) -> None:
+def _fail(payment_id: str, op_id: str, exc: ProviderError, *, read_only: bool = False) -> None:
+    """Complete an operation whose provider call failed. ``read_only``: the call was a query (the
+    checkout confirmation's fetch): nothing can have happened at the provider, so even a timeout is a
+    plain failure and an authorization goes back to ``created`` (the buyer's browser or the provider's
+    webhook can confirm again)."""
     with transaction.atomic():
         payment = Payment.objects.select_for_update().get(pk=payment_id)
         op = Operation.objects.select_for_update().get(pk=op_id)
-        unknown = isinstance(exc, ProviderUnavailable)
+        unknown = isinstance(exc, ProviderUnavailable) and not read_only
         op.result = R.UNKNOWN if unknown else R.FAILED
         op.provider_code = exc.code[:80]
         op.message = exc.message[:500]
@@ -340,6 +371,7 @@ def _apply_declined(payment: Payment, exc: ProviderDeclined) -> None:
         _remember_ref(payment, snap.provider_ref)
     payment.decline_code = exc.code[:40]
     payment.decline_message = exc.message[:500]
+    _clear_hold_reason(payment)
     _move(payment, S.DECLINED)
 
 
@@ -359,12 +391,14 @@ def record_error(
     exc: ProviderError,
     *,
     account: ProviderAccount | None = None,
+    status: str = "",
 ) -> PaymentError:
-    """決済エラーログ: every failed provider call, with code, message, request id (no credentials)."""
+    """決済エラーログ: every failed provider call, with code, message, request id (no credentials).
+    ``status`` overrides the default (the error class) for failures that are not a call, e.g. "webhook"."""
     acct = account or (payment.account if payment else None)
     assert acct is not None  # noqa: S101
-    status = "unknown" if isinstance(exc, ProviderUnavailable) else type(exc).__name__
-    return PaymentError.objects.create(
+    status = status or ("unknown" if isinstance(exc, ProviderUnavailable) else type(exc).__name__)
+    error = PaymentError.objects.create(
         shop_id=acct.shop_id,
         payment=payment,
         account=acct,
@@ -377,6 +411,8 @@ def record_error(
         request_id=exc.request_id[:80],
         payload={"provider_payload": _safe_payload(exc.payload), "payment": payment.pk if payment else None},
     )
+    events.publish_error(error, environment=acct.environment)
+    return error
 
 
 def _safe_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -389,6 +425,7 @@ def _complete(payment_id: str, op_id: str, snap: TransactionSnapshot, *, data: d
     with transaction.atomic():
         payment = Payment.objects.select_for_update().select_related("order").get(pk=payment_id)
         op = Operation.objects.select_for_update().get(pk=op_id)
+        snap = _known_amounts(payment, snap)
         kind = Action(op.kind)
         op.result = R.SUCCEEDED
         op.completed_at = timezone.now()
@@ -402,7 +439,7 @@ def _complete(payment_id: str, op_id: str, snap: TransactionSnapshot, *, data: d
         if snap.status is ProviderStatus.PENDING_REVIEW:
             op.message = snap.review_reason[:500]
         op.save()
-        _apply_snapshot(payment, snap)
+        _apply_snapshot(payment, _hold_timeout_view(payment, snap))
         if kind is Action.REPORT_SHIPMENT:
             payment.shipment_reported = True
         if snap.buyer_token:
@@ -415,6 +452,8 @@ def _complete(payment_id: str, op_id: str, snap: TransactionSnapshot, *, data: d
 
 
 def _apply_snapshot(payment: Payment, snap: TransactionSnapshot) -> None:
+    held_before = payment.state == S.PENDING_REVIEW
+    snap = _replacement_of_shipped(payment, snap)
     if snap.provider_ref and snap.provider_ref != payment.provider_ref:
         superseded = [r for r in (*payment.superseded_refs, *snap.superseded_refs, payment.provider_ref) if r]
         payment.superseded_refs = list(dict.fromkeys(r for r in superseded if r != snap.provider_ref))
@@ -436,6 +475,10 @@ def _apply_snapshot(payment: Payment, snap: TransactionSnapshot) -> None:
     payment.amount = snap.amount
     payment.captured_amount = snap.captured_amount
     payment.refunded_amount = snap.refunded_amount
+    if snap.status is ProviderStatus.PENDING_REVIEW:
+        _set_hold_reason(payment, snap.review_reason)
+    elif held_before or payment.review_reason:
+        _clear_hold_reason(payment)
 
 
 def _flag(payment: Payment, reason: str) -> None:
@@ -483,8 +526,11 @@ def _run(
     call: Callable[[Provider], TransactionSnapshot],
     data: dict[str, Any] | None = None,
     ensure: Callable[[Payment], None] | None = None,
+    allowed_from: frozenset[PaymentState] | None = None,
 ) -> Payment:
-    payment, op = _begin(payment.pk, action, amount=amount, actor=actor, data=data, ensure=ensure)
+    payment, op = _begin(
+        payment.pk, action, amount=amount, actor=actor, data=data, ensure=ensure, allowed_from=allowed_from
+    )
     snap = _call(payment, op, call)
     return _complete(payment.pk, op.pk, snap)
 
@@ -516,29 +562,152 @@ def charge_with_token(payment: Payment, *, token: str, actor: str, kind: Action 
     )
 
 
+def resend_lost_charge(payment: Payment, *, token: str, actor: str) -> Payment:
+    """Settle a token charge whose answer was lost *before any provider id was stored* (the worker died
+    mid-call, or the call timed out): ``refresh`` cannot ask the provider about a transaction we have no
+    id for. Only for providers that refuse a second transaction with the same ``shop_transaction_no``
+    (atone, protocol note §7; the billing app keeps the list): the re-send is then a keyed probe, not a
+    blind retry — it creates the transaction if the first call never arrived, and is refused if it did.
+
+    - accepted or declined → the first call never arrived: the earlier operation is closed as failed
+      and the new answer is recorded as usual;
+    - refused (duplicate, or any other request error) → a transaction may exist: the outcome stays
+      unknown, the payment is flagged 要確認 for staff (atone's console or its 決済Webhook gives the id);
+    - unavailable → still unknown; a later re-send is as safe as this one.
+    Used by kessai.billing's recovery of crashed runs (docs/billing.md)."""
+    with transaction.atomic():
+        locked = Payment.objects.select_for_update().select_related("account", "order").get(pk=payment.pk)
+        open_ops = list(
+            locked.operations.select_for_update().filter(kind=Action.CHARGE, result__in=[R.PENDING, R.UNKNOWN])
+        )
+        if locked.provider_ref or not open_ops or locked.state not in (S.AUTHORIZING, S.UNKNOWN):
+            raise InvalidTransition(
+                _("結果不明の継続課金がないため、再送できません。"), current=locked.state_enum, action=Action.CHARGE
+            )
+        if any(op.result == R.PENDING and not _is_stale(op) for op in open_ops):
+            raise PaymentBusy(
+                _("この決済は処理中です。しばらくしてから再度お試しください。"),
+                current=locked.state_enum,
+                action=Action.CHARGE,
+            )
+        op = Operation.objects.create(
+            payment=locked,
+            kind=Action.CHARGE,
+            amount=locked.amount,
+            actor=actor,
+            data={"resend_of": [o.pk for o in open_ops]},
+        )
+    capture = locked.capture_mode == CaptureMode.IMMEDIATE
+    try:
+        snap = provider_for(locked.account).charge_token(token, order_data(locked), capture=capture)
+    except ProviderPending as exc:
+        if exc.snapshot is None:
+            _fail(locked.pk, op.pk, exc)
+            raise
+        snap = exc.snapshot
+    except (ProviderDeclined, ProviderUnavailable) as exc:
+        with transaction.atomic():
+            if isinstance(exc, ProviderDeclined):
+                _close_lost(open_ops)
+            _fail(locked.pk, op.pk, exc)
+        raise
+    except ProviderError as exc:
+        with transaction.atomic():
+            held = Payment.objects.select_for_update().get(pk=locked.pk)
+            Operation.objects.filter(pk=op.pk).update(
+                result=R.FAILED,
+                provider_code=exc.code[:80],
+                message=exc.message[:500],
+                request_id=exc.request_id[:80],
+                completed_at=timezone.now(),
+            )
+            Operation.objects.filter(pk__in=[o.pk for o in open_ops]).update(result=R.UNKNOWN)
+            _move(held, S.UNKNOWN)
+            _flag(
+                held,
+                _(
+                    "継続課金の再送が拒否されました(%(code)s)。前回の送信で取引が登録された可能性があります。決済会社の管理画面で取引番号%(no)sを確認してください。"
+                )
+                % {"code": exc.code, "no": held.shop_transaction_no},
+            )
+            held.save()
+            record_error(held, op, exc)
+        raise
+    with transaction.atomic():
+        _close_lost(open_ops)
+        return _complete(locked.pk, op.pk, snap, data={"resent": True})
+
+
+def _close_lost(ops: list[Operation]) -> None:
+    """The provider accepted a re-send with the same key: the earlier sends never reached it."""
+    Operation.objects.filter(pk__in=[o.pk for o in ops]).update(
+        result=R.FAILED,
+        message=_("決済会社に届いていませんでした(同じ取引番号での再送で確認)。"),
+        completed_at=timezone.now(),
+    )
+
+
 def confirm_checkout(payment: Payment, *, provider_ref: str, actor: str) -> Payment:
     """The buyer's widget reported a transaction id. The browser is only a hint: fetch it from the
-    provider and check amount and shop_transaction_no before recording 与信OK / NG."""
-    payment, op = _begin(payment.pk, Action.AUTHORIZE, amount=payment.amount, actor=actor, data={"source": actor})
-    snap = _call(payment, op, lambda p: p.fetch(provider_ref))
-    mismatch = []
-    if snap.amount != payment.amount:
-        mismatch.append(
-            _("金額(プロバイダ: ¥%(theirs)s / 注文: ¥%(ours)s)")
-            % {"theirs": f"{snap.amount:,}", "ours": f"{payment.amount:,}"}
-        )
+    provider and check amount and shop_transaction_no before recording 与信OK / NG.
+
+    Idempotent: the browser and the provider's webhook may both report the same transaction, in any
+    order; the second report returns the payment unchanged. A transaction that carries another
+    ``shop_transaction_no`` is not this payment's and is refused without being recorded (cancelling it
+    as a "mismatch" would cancel somebody else's order). A failed fetch changes nothing at the
+    provider, so the payment goes back to ``created`` and may be confirmed again."""
+    current = Payment.objects.get(pk=payment.pk)
+    if current.state != S.CREATED and provider_ref and provider_ref in (current.provider_ref, *current.superseded_refs):
+        return current
+    payment, op = _begin(
+        payment.pk,
+        Action.AUTHORIZE,
+        amount=payment.amount,
+        actor=actor,
+        data={"source": actor, "reported_ref": provider_ref[:100]},
+    )
+    try:
+        snap = provider_for(payment.account).fetch(provider_ref)
+    except ProviderError as exc:
+        _fail(payment.pk, op.pk, exc, read_only=True)
+        raise
     if snap.shop_transaction_no and snap.shop_transaction_no != payment.shop_transaction_no:
-        mismatch.append(_("取引番号"))
+        refused = ProviderRequestInvalid(
+            _("通知された取引(%(ref)s)はこの決済の取引ではありません(取引番号: %(theirs)s / 注文: %(ours)s)。")
+            % {"ref": snap.provider_ref, "theirs": snap.shop_transaction_no, "ours": payment.shop_transaction_no},
+            code="checkout:shop_transaction_no_mismatch",
+            request_id=snap.request_id,
+            payload={"provider_ref": snap.provider_ref, "shop_transaction_no": snap.shop_transaction_no},
+        )
+        _fail(payment.pk, op.pk, refused, read_only=True)
+        raise refused
+    mismatch = ""
+    if snap.amount != payment.amount:
+        mismatch = _("金額(プロバイダ: ¥%(theirs)s / 注文: ¥%(ours)s)") % {
+            "theirs": f"{snap.amount:,}",
+            "ours": f"{payment.amount:,}",
+        }
     payment = _complete(payment.pk, op.pk, snap)
-    if mismatch:
+    if mismatch or snap.status is ProviderStatus.DECLINED:
         with transaction.atomic():
-            payment = Payment.objects.select_for_update().get(pk=payment.pk)
-            _flag(
-                payment,
-                _("注文内容と決済内容が一致しません: %(what)s。課金払戻(全額)で取り消してください。")
-                % {"what": "、".join(str(m) for m in mismatch)},
-            )
-            payment.save()
+            payment = Payment.objects.select_for_update().select_related("order", "account").get(pk=payment.pk)
+            if mismatch:
+                _flag(
+                    payment,
+                    _("注文内容と決済内容が一致しません: %(what)s。課金払戻(全額)で取り消してください。")
+                    % {"what": mismatch},
+                )
+                payment.save()
+            if snap.status is ProviderStatus.DECLINED:
+                # 与信NG is an answer, not a failed call, but shops look for it in the 決済エラーログ
+                # (Welcart lists 「金額超過」 there), as they do for NG from a server-side charge.
+                declined = ProviderDeclined(
+                    snap.decline_message or _("与信NGです。"),
+                    code=f"checkout:NG{snap.decline_code}",
+                    request_id=snap.request_id,
+                    payload={"authorization_result_ng_reason": snap.decline_code},
+                )
+                record_error(payment, Operation.objects.get(pk=op.pk), declined)
     return payment
 
 
@@ -623,7 +792,7 @@ def change_amount(payment: Payment, *, amount: int, items: list[Mapping[str, Any
         call=lambda p: p.change_amount(payment.provider_ref, data),
     )
     Order.objects.filter(pk=order.pk).update(amount=amount, items=cleaned)
-    return result
+    return _report_replacement_shipment(result, actor=actor)
 
 
 def report_shipment(payment: Payment, *, carrier: str, tracking_no: str, actor: str) -> Payment:
@@ -660,22 +829,116 @@ def report_shipment(payment: Payment, *, carrier: str, tracking_no: str, actor: 
     return payment
 
 
-def refresh(payment: Payment, *, actor: str) -> Payment:
-    """最新の状態を取得: query the provider and reconcile. The only way an unknown outcome is settled."""
-    if not payment.provider_ref:
+# Operations whose provider call creates a new provider transaction id (atone's 取引更新 makes a new
+# ``tr_…``): while one of them is unresolved, the id may only be learnt from the provider's webhook.
+_NEW_REF_KINDS = (Action.AUTHORIZE, Action.CHARGE, Action.CHANGE_AMOUNT)
+
+
+def _open_operations(payment: Payment) -> list[Operation]:
+    """Unknown operations and pending ones presumed abandoned (stale)."""
+    return [
+        op
+        for op in payment.operations.filter(result__in=[R.UNKNOWN, R.PENDING]).order_by("created_at", "id")
+        if op.result == R.UNKNOWN or _is_stale(op)
+    ]
+
+
+def awaiting_provider_ref(payment: Payment) -> bool:
+    """True while an unresolved operation may have produced a provider transaction the hub has no id
+    for (a timed-out authorization, charge or atone 取引更新): a confirmed notice naming a new
+    transaction with this payment's ``shop_transaction_no`` is then its outcome."""
+    return any(Action(op.kind) in _NEW_REF_KINDS for op in _open_operations(payment))
+
+
+def refresh(payment: Payment, *, actor: str, provider_ref: str = "") -> Payment:
+    """最新の状態を取得: query the provider and reconcile. The only way an unknown outcome is settled.
+
+    ``provider_ref`` names a transaction the hub has not recorded yet (learnt from a confirmed webhook):
+    accepted only while :func:`awaiting_provider_ref` and only if the provider says it carries this
+    payment's ``shop_transaction_no``; it then becomes the payment's current transaction."""
+    known = (payment.provider_ref, *payment.superseded_refs)
+    adopting = bool(provider_ref) and provider_ref not in known
+    ref = provider_ref if adopting else payment.provider_ref
+    if not ref:
         raise InvalidTransition(
             _("決済IDがまだないため、状態を取得できません。"),
             current=payment.state_enum,
             action=Action.REFRESH,
         )
-    payment, op = _begin(payment.pk, Action.REFRESH, amount=payment.amount, actor=actor)
-    snap = _call(payment, op, lambda p: p.fetch(payment.provider_ref))
+
+    def ensure(p: Payment) -> None:
+        if adopting and not awaiting_provider_ref(p):
+            raise InvalidTransition(
+                _("取引%(ref)sはこの決済の取引として記録されていません。") % {"ref": provider_ref},
+                current=p.state_enum,
+                action=Action.REFRESH,
+            )
+
+    payment, op = _begin(
+        payment.pk,
+        Action.REFRESH,
+        amount=payment.amount,
+        actor=actor,
+        ensure=ensure,
+        data={"provider_ref": ref} if adopting else None,
+    )
+    snap = _call(payment, op, lambda p: p.fetch(ref))
+    if adopting and snap.shop_transaction_no != payment.shop_transaction_no:
+        refused = ProviderRequestInvalid(
+            _("取引%(ref)sの取引番号(%(theirs)s)がこの決済(%(ours)s)と一致しません。")
+            % {"ref": ref, "theirs": snap.shop_transaction_no, "ours": payment.shop_transaction_no},
+            code="refresh:shop_transaction_no_mismatch",
+            request_id=snap.request_id,
+        )
+        _fail(payment.pk, op.pk, refused, read_only=True)
+        raise refused
+    snap = _known_amounts(payment, snap)
+    balances = {"amount": snap.amount, "captured": snap.captured_amount, "refunded": snap.refunded_amount}
     with transaction.atomic():
         locked = Payment.objects.select_for_update().get(pk=payment.pk)
+        if not adopting and snap.status is ProviderStatus.CANCELLED and locked.state != S.CANCELLED:
+            superseding = [o for o in _open_operations(locked) if o.kind == Action.CHANGE_AMOUNT]
+            if superseding:
+                return _await_new_transaction(locked, op.pk, superseding, snap, balances)
         _resolve_open_operations(locked, snap, exclude=op.pk)
-        balances = {"amount": snap.amount, "captured": snap.captured_amount, "refunded": snap.refunded_amount}
-        Operation.objects.filter(pk=op.pk).update(data={"balances": balances, "provider_status": snap.status.value})
+        Operation.objects.filter(pk=op.pk).update(
+            data={**(op.data or {}), "balances": balances, "provider_status": snap.status.value}
+        )
     return _complete(payment.pk, op.pk, snap)
+
+
+def _await_new_transaction(
+    payment: Payment,
+    op_id: str,
+    superseding: list[Operation],
+    snap: TransactionSnapshot,
+    balances: dict[str, int],
+) -> Payment:
+    """An amount change whose answer was lost, and the old transaction is now cancelled: with atone
+    that is what a successful 取引更新 looks like from the old id (the provider cancels the superseded
+    transaction), and the new id is unknown until the provider's webhook names it. Moving the
+    payment to ``cancelled`` would be wrong, so the change stays unknown (the janitor stops asking:
+    the old id cannot tell more) and the payment is flagged 要確認."""
+    Operation.objects.filter(pk=op_id).update(
+        result=R.SUCCEEDED,
+        completed_at=timezone.now(),
+        provider_ref=snap.provider_ref,
+        data={"provider_status": snap.status.value, "awaiting_new_transaction": True, "seen": balances},
+        message=_("旧取引は取消済みです。金額変更で作られた新しい取引の通知を待っています。"),
+    )
+    for change in superseding:
+        change.data = {**(change.data or {}), "awaiting_new_transaction": True}
+        change.save(update_fields=["data"])
+    _flag(
+        payment,
+        _(
+            "金額変更の結果が不明です。旧取引%(ref)sは取消済みのため、新しい取引が作られた可能性があります。"
+            "決済会社のWebhookで新しい取引が届くと自動で反映されます。"
+        )
+        % {"ref": snap.provider_ref},
+    )
+    payment.save()
+    return payment
 
 
 def _resolve_open_operations(payment: Payment, snap: TransactionSnapshot, *, exclude: str) -> None:
@@ -694,13 +957,24 @@ def _resolve_open_operations(payment: Payment, snap: TransactionSnapshot, *, exc
         elif kind is Action.REFUND:
             done = snap.refunded_amount >= payment.refunded_amount + op.amount
         elif kind is Action.CHANGE_AMOUNT:
-            done = snap.amount == op.amount
+            done = snap.amount == op.amount and not _amounts_unreported(snap)
         elif kind is Action.REPORT_SHIPMENT:
             done = snap.shipment_reported
         else:
             done = False
         op.result = R.SUCCEEDED if done else R.FAILED
-        op.message = (op.message + " " + _("状態確認により確定しました。")).strip()[:500]
+        note = _("状態確認により確定しました。")
+        if not done and _amounts_unreported(snap) and kind in (Action.CHANGE_AMOUNT, Action.REPORT_SHIPMENT):
+            # The provider's API cannot confirm these (NP後払い reports no amounts and no shipments): the
+            # operation is closed as failed and staff repeat it (a repeated shipment report is "done").
+            note = _("決済会社のAPIでは結果を確認できないため失敗として扱いました。もう一度実行してください。")
+            _flag(
+                payment,
+                _("%(kind)sの結果を決済会社のAPIで確認できませんでした。もう一度実行してください。")
+                % {"kind": ACTION_LABELS[kind]},
+            )
+            payment.save(update_fields=["needs_review", "review_reason", "updated_at"])
+        op.message = (op.message + " " + note).strip()[:500]
         op.completed_at = timezone.now()
         op.save(update_fields=["result", "message", "completed_at"])
 
@@ -708,9 +982,532 @@ def _resolve_open_operations(payment: Payment, snap: TransactionSnapshot, *, exc
 def resolve_refresh_targets(limit: int = 100) -> list[str]:
     """Payments with an unknown (or stale pending) operation: the janitor refreshes them."""
     stale = timezone.now() - STALE_PENDING_AFTER
+    # (a missing JSON key must not drop the row, so no negated key lookup here)
+    unknown = Q(result=R.UNKNOWN) & (
+        Q(data__awaiting_new_transaction__isnull=True) | Q(data__awaiting_new_transaction=False)
+    )
     ids = (
-        Operation.objects.filter(result=R.UNKNOWN)
+        Operation.objects.filter(unknown | Q(result=R.PENDING, created_at__lt=stale))
+        # Without a provider id there is nothing to ask; those are settled by webhooks or billing recovery.
+        .exclude(payment__provider_ref="")
+        .order_by("payment_id")
         .values_list("payment_id", flat=True)
-        .union(Operation.objects.filter(result=R.PENDING, created_at__lt=stale).values_list("payment_id", flat=True))
+        .distinct()
     )
     return list(ids[:limit])
+
+
+# --------------------------------------------------------------------------- notices from the provider
+
+
+def lookup_transaction(account: ProviderAccount, provider_ref: str) -> TransactionSnapshot:
+    """Read one provider transaction (取引参照) to confirm a notice. A query: changes nothing, and a
+    failure lands in the 決済エラーログ like every failed provider call."""
+    try:
+        return provider_for(account).fetch(provider_ref)
+    except ProviderError as exc:
+        payment = (
+            Payment.objects.select_related("order", "account")
+            .filter(account=account, references__ref=provider_ref)
+            .first()
+        )
+        record_error(payment, None, exc, account=account)
+        raise
+
+
+def matches_snapshot(payment: Payment, snap: TransactionSnapshot) -> bool:
+    """Does the payment already say what the provider says (same transaction, state and balances)?"""
+    return (
+        payment.provider_ref == snap.provider_ref
+        and payment.state == _STATUS_TO_STATE[snap.status]
+        and (payment.amount, payment.captured_amount, payment.refunded_amount)
+        == (snap.amount, snap.captured_amount, snap.refunded_amount)
+    )
+
+
+def flag_for_review(payment: Payment, reason: str) -> Payment:
+    """Mark a payment (and its order) 要確認 with a reason for staff."""
+    with transaction.atomic():
+        locked = Payment.objects.select_for_update().get(pk=payment.pk)
+        _flag(locked, reason)
+        locked.save(update_fields=["needs_review", "review_reason", "updated_at"])
+        return locked
+
+
+def record_authentication(account: ProviderAccount, *, token: str, buyer_id: str = "") -> BuyerToken | None:
+    """A buyer authenticated at the provider (atone 認証Webhook): keep the token for that buyer.
+
+    Matched through the payment that carries the token (→ the order's customer), else through an earlier
+    token of the same provider member (``buyer_id``, atone ``user_no``), else kept under the member
+    number until a payment names the token."""
+    if not token:
+        return None
+    payment = (
+        Payment.objects.select_related("order", "account")
+        .filter(account=account, buyer_token=token)
+        .order_by("-created_at")
+        .first()
+    )
+    if payment is not None:
+        remember_buyer_token(payment, token, buyer_id)
+        return BuyerToken.objects.get(account=account, customer_key=customer_key(payment.order))
+    if buyer_id:
+        known = BuyerToken.objects.filter(account=account, buyer_id=buyer_id)
+        if known.exists():
+            known.update(token=token, updated_at=timezone.now())
+            return known.order_by("-updated_at").first()
+        token_row, _created = BuyerToken.objects.update_or_create(
+            account=account,
+            customer_key=f"buyer:{buyer_id}",
+            defaults={"shop_id": account.shop_id, "token": token, "buyer_id": buyer_id},
+        )
+        return token_row
+    return None
+
+
+def adopt_provider_transaction(
+    account: ProviderAccount,
+    snapshot: TransactionSnapshot,
+    *,
+    actor: str = "webhook",
+    order: Mapping[str, Any] | None = None,
+) -> Payment:
+    """A confirmed provider transaction the hub has no payment for (the buyer's browser never came
+    back): create the payment — and the order, unless one with its number exists — from the provider's
+    data, and flag it 要確認. ``order`` holds what the provider's data says of the order (``items``,
+    ``customer``, ``destinations``), read by the caller; lines are balanced to the transaction's amount.
+
+    Idempotent: a transaction already recorded returns its payment."""
+    existing = _recorded_payment(account, snapshot)
+    if existing is not None:
+        return existing
+    data = dict(order or {})
+    number = (snapshot.shop_transaction_no or snapshot.provider_ref)[:100]
+    items = _balanced_items(list(data.get("items") or []), snapshot)
+    customer = {k: str(v) for k, v in dict(data.get("customer") or {}).items() if v}
+    try:
+        with transaction.atomic():
+            order_row = Order.objects.select_for_update().filter(shop_id=account.shop_id, shop_order_no=number).first()
+            reused = order_row is not None
+            if order_row is None:
+                order_row = Order.objects.create(
+                    shop_id=account.shop_id,
+                    shop_order_no=number,
+                    amount=snapshot.amount,
+                    items=items,
+                    customer=customer,
+                    destinations=list(data.get("destinations") or []),
+                    customer_name=customer.get("name", "")[:100],
+                    customer_phone=customer.get("phone", "")[:20],
+                    customer_email=customer.get("email", "").lower()[:255],
+                    prefecture=prefecture_of(customer.get("address", "")),
+                )
+            other_active = (
+                Payment.objects.filter(order=order_row).exclude(state__in=[S.DECLINED, S.CANCELLED, S.CREATED]).exists()
+            )
+            method = (
+                PaymentMethod.objects.filter(shop_id=account.shop_id, provider_account=account)
+                .order_by("sort", "created_at")
+                .first()
+            )
+            immediate = snapshot.status is ProviderStatus.CAPTURED
+            payment = Payment.objects.create(
+                shop_id=account.shop_id,
+                order=order_row,
+                payment_method=method,
+                account=account,
+                provider=account.provider,
+                shop_transaction_no=number,
+                amount=snapshot.amount,
+                capture_mode=CaptureMode.IMMEDIATE if immediate else account.option("capture", CaptureMode.MANUAL),
+                state=S.AUTHORIZING,
+            )
+            Operation.objects.create(
+                payment=payment,
+                kind=Action.AUTHORIZE,
+                amount=snapshot.amount,
+                actor=actor,
+                result=R.SUCCEEDED,
+                provider_ref=snapshot.provider_ref,
+                completed_at=timezone.now(),
+                message=_("決済会社からの通知で記録しました。"),
+                data={
+                    "source": actor,
+                    "adopted": True,
+                    "provider_status": snapshot.status.value,
+                    "captured": immediate,
+                },
+            )
+            _apply_snapshot(payment, snapshot)
+            if snapshot.buyer_token:
+                payment.buyer_token = snapshot.buyer_token
+            reason = _(
+                "Kessaiに記録のない取引(%(ref)s)を決済会社の通知で受け取り、取引情報から記録しました"
+                "(購入者のブラウザが戻らなかった可能性があります)。注文内容を確認し、不要な場合は課金払戻(全額)で取り消してください。"
+            ) % {"ref": snapshot.provider_ref}
+            _flag(payment, reason)
+            if reused and order_row.amount != snapshot.amount:
+                _flag(
+                    payment,
+                    _("注文内容と決済内容が一致しません: %(what)s。課金払戻(全額)で取り消してください。")
+                    % {
+                        "what": _("金額(プロバイダ: ¥%(theirs)s / 注文: ¥%(ours)s)")
+                        % {"theirs": f"{snapshot.amount:,}", "ours": f"{order_row.amount:,}"}
+                    },
+                )
+            if other_active:
+                _flag(payment, _("この注文には別の有効な決済があります(二重決済の可能性があります)。"))
+            _check_ledger(payment)
+            payment.save()
+            if snapshot.buyer_token:
+                remember_buyer_token(payment, snapshot.buyer_token)
+            events.publish(payment, _event_for(Action.AUTHORIZE, payment))
+            return payment
+    except IntegrityError:
+        # Another worker adopted the same transaction at the same moment.
+        raced = _recorded_payment(account, snapshot)
+        if raced is None:
+            raise
+        return raced
+
+
+def _recorded_payment(account: ProviderAccount, snapshot: TransactionSnapshot) -> Payment | None:
+    by_ref = Payment.objects.filter(account=account, references__ref=snapshot.provider_ref).first()
+    if by_ref is not None or not snapshot.shop_transaction_no:
+        return by_ref
+    return Payment.objects.filter(account=account, shop_transaction_no=snapshot.shop_transaction_no).first()
+
+
+def _balanced_items(items: list[Mapping[str, Any]], snapshot: TransactionSnapshot) -> list[dict[str, Any]]:
+    """Lines that add up to the transaction's amount: the provider's lines, plus a 「調整金額」 line
+    for any difference (as carts do when their lines and total disagree)."""
+    lines: list[dict[str, Any]] = [
+        {
+            "sku": str(i.get("sku", ""))[:100],
+            "name": str(i.get("name", ""))[:100],
+            "unit_price": int(i.get("unit_price", 0)),
+            "quantity": int(i.get("quantity", 0)),
+        }
+        for i in items
+    ]
+    total = sum(line["unit_price"] * line["quantity"] for line in lines)
+    if not lines:
+        name = _("決済会社の取引 %(ref)s") % {"ref": snapshot.provider_ref}
+        return [{"sku": snapshot.provider_ref[:100], "name": name[:100], "unit_price": snapshot.amount, "quantity": 1}]
+    if total != snapshot.amount:
+        lines.append({"sku": "adjustment", "name": _("調整金額"), "unit_price": snapshot.amount - total, "quantity": 1})
+    return lines
+
+
+def can_refund_mismatch(payment: Payment) -> bool:
+    """Is the guide's remedy for a data mismatch (full 課金払戻) on offer for this payment?"""
+    return payment.needs_review and payment.state_enum in ALLOWED_FROM[Action.CANCEL]
+
+
+def refund_mismatch(payment: Payment, *, actor: str) -> Payment:
+    """データ不整合の解消: cancel a payment flagged 要確認 with a full 課金払戻, as the atone guide says
+    to do when the provider's transaction and the shop's order disagree. One action for the
+    back-office and the API; the 要確認 flag is lifted once the provider confirms the cancel."""
+    if not payment.needs_review:
+        raise InvalidTransition(
+            _("この決済は要確認ではないため、不整合の解消(課金払戻)は行えません。通常の取消をご利用ください。"),
+            current=payment.state_enum,
+            action=Action.CANCEL,
+        )
+    cancelled = cancel(payment, actor=actor)
+    with transaction.atomic():
+        locked = Payment.objects.select_for_update().get(pk=cancelled.pk)
+        note = _("課金払戻(全額)で取り消しました(不整合の解消)。")
+        locked.needs_review = False
+        locked.review_reason = (f"{locked.review_reason} → {note}".strip())[:500]
+        locked.save(update_fields=["needs_review", "review_reason", "updated_at"])
+        still_flagged = Payment.objects.filter(order_id=locked.order_id, needs_review=True).exists()
+        if not still_flagged:
+            Order.objects.filter(pk=locked.order_id).update(needs_review=False)
+        op = locked.operations.filter(kind=Action.CANCEL, result=R.SUCCEEDED).order_by("-created_at").first()
+        if op is not None:
+            op.data = {**(op.data or {}), "remedy": "refund_mismatch"}
+            op.save(update_fields=["data"])
+        return locked
+
+
+# --------------------------------------------------------------------------- 与信保留 workflow
+#
+# 保留 (hold) and 審査中 (manual review) both put a payment in ``pending_review`` (providers with
+# ``held_state``). The provider's Japanese reason (NP後払い: the RE codes) is the payment's
+# ``review_reason`` while it lasts. From there:
+#
+# - 与信内容変更: staff correct the data and the provider re-screens (:func:`rescreen`);
+# - 与信結果確認: one lookup on demand (:func:`refresh`); the worker polls held payments
+#   (``kessai.payments.tasks.refresh_held_payments``);
+# - a hold not resolved within the account's ``hold_timeout_hours`` (default 72) becomes NG: the provider's
+#   transaction is cancelled and the payment is declined (:func:`expire_hold`) — the only way from
+#   ``pending_review`` to ``declined`` besides a provider's own NG;
+# - 与信キャンセル: :func:`cancel`.
+
+HOLD_TIMEOUT_OPTION = "hold_timeout_hours"
+DEFAULT_HOLD_TIMEOUT_HOURS = 72
+HOLD_TIMEOUT_CODE = "hold_timeout"
+RESCREEN_FROM: frozenset[PaymentState] = frozenset({S.AUTHORIZED, S.PENDING_REVIEW})
+
+# A provider whose answers carry no amounts (NP後払い: cancel, shipments and the find endpoints) marks its
+# snapshot with this raw key set to False; the hub then keeps its own amounts (see _known_amounts). The same
+# literal is ``kessai.providers.np_atobarai.const.AMOUNTS_REPORTED_KEY`` (a test keeps them equal).
+AMOUNTS_REPORTED_KEY = "_kessai_amounts_reported"
+_AMOUNTS_FILLED = "filled_by_hub"
+
+
+def _amounts_unreported(snap: TransactionSnapshot) -> bool:
+    return snap.raw.get(AMOUNTS_REPORTED_KEY) in (False, _AMOUNTS_FILLED)
+
+
+def _known_amounts(payment: Payment, snap: TransactionSnapshot) -> TransactionSnapshot:
+    """A snapshot whose provider reported no amounts, completed from what the hub knows: the payment's
+    amount; captured = the whole amount once captured (no provider of this kind captures partially);
+    refunded = the captured money once cancelled. Such a provider cannot tell a shipment either (NP's find
+    endpoints only prove it once the buyer has paid), so "authorized" for a payment the hub knows is
+    captured keeps it captured."""
+    if snap.raw.get(AMOUNTS_REPORTED_KEY) is not False:
+        return snap
+    status, shipped = snap.status, snap.shipment_reported
+    captured, refunded = payment.captured_amount, payment.refunded_amount
+    same_transaction = snap.provider_ref in ("", payment.provider_ref)
+    if status is ProviderStatus.AUTHORIZED and payment.state == S.CAPTURED and same_transaction:
+        status, shipped = ProviderStatus.CAPTURED, payment.shipment_reported
+    if status is ProviderStatus.CAPTURED:
+        captured = payment.amount
+    elif status is ProviderStatus.CANCELLED:
+        refunded = captured
+    return replace(
+        snap,
+        status=status,
+        amount=payment.amount,
+        captured_amount=captured,
+        refunded_amount=refunded,
+        shipment_reported=shipped,
+        shop_transaction_no=snap.shop_transaction_no or payment.shop_transaction_no,
+        raw={**snap.raw, AMOUNTS_REPORTED_KEY: _AMOUNTS_FILLED},
+    )
+
+
+def _replacement_of_shipped(payment: Payment, snap: TransactionSnapshot) -> TransactionSnapshot:
+    """A captured payment whose transaction the provider replaced by a new, not yet shipped one (NP後払い's
+    re-registration after the shipment report): the goods are out, so the payment stays captured for the
+    new amount, but the new transaction needs its own shipment report (``shipment_reported`` → False)."""
+    replaced = (
+        payment.state == S.CAPTURED
+        and bool(payment.provider_ref)
+        and payment.provider_ref in snap.superseded_refs
+        and snap.provider_ref != payment.provider_ref
+        and snap.status is ProviderStatus.AUTHORIZED
+    )
+    if not replaced:
+        return snap
+    payment.shipment_reported = False
+    return replace(snap, status=ProviderStatus.CAPTURED, captured_amount=snap.amount, refunded_amount=0)
+
+
+def _report_replacement_shipment(payment: Payment, *, actor: str) -> Payment:
+    """After :func:`_replacement_of_shipped`: report the last shipment again for the new transaction (the
+    same parcel: same carrier and slip number), as Saleor's NP gateway does. If that fails the payment is
+    flagged 要確認 and stays in the list of unreported shipments."""
+    if payment.state != S.CAPTURED or payment.shipment_reported:
+        return payment
+    if not provider_for(payment.account).capabilities.capture_requires_shipment:
+        return payment
+    last = payment.operations.filter(kind=Action.REPORT_SHIPMENT, result=R.SUCCEEDED).order_by("-created_at").first()
+    shipment = (last.data or {}) if last is not None else {}
+    reason = _("金額変更で新しい取引(%(ref)s)が登録されました。出荷報告(伝票番号同期)をもう一度行ってください。") % {
+        "ref": payment.provider_ref
+    }
+    if not shipment.get("carrier") or not shipment.get("tracking_no"):
+        return flag_for_review(payment, reason)
+    try:
+        return report_shipment(
+            payment, carrier=str(shipment["carrier"]), tracking_no=str(shipment["tracking_no"]), actor=actor
+        )
+    except (ProviderError, InvalidTransition) as exc:
+        log.warning("re-reporting the shipment of %s failed: %s", payment.pk, getattr(exc, "message", exc))
+        return flag_for_review(Payment.objects.get(pk=payment.pk), reason)
+
+
+def _hold_reasons(payment: Payment) -> set[str]:
+    """Every hold reason this payment has shown (the messages of its succeeded pending_review answers)."""
+    return set(
+        payment.operations.filter(result=R.SUCCEEDED, data__provider_status=ProviderStatus.PENDING_REVIEW.value)
+        .exclude(message="")
+        .values_list("message", flat=True)
+    )
+
+
+def _without_hold_reasons(payment: Payment) -> str:
+    text = payment.review_reason
+    for reason in sorted(_hold_reasons(payment), key=len, reverse=True):
+        text = text.replace(reason, "")
+    return " ".join(text.split())
+
+
+def _set_hold_reason(payment: Payment, reason: str) -> None:
+    """The provider's current hold reason (Japanese) leads ``review_reason``; earlier ones are replaced.
+    A hold is a state, not an inconsistency: ``needs_review`` is left alone."""
+    rest = _without_hold_reasons(payment)
+    payment.review_reason = (f"{reason[:500]} {rest}".strip() if reason else rest)[:500]
+
+
+def _clear_hold_reason(payment: Payment) -> None:
+    if payment.review_reason:
+        payment.review_reason = _without_hold_reasons(payment)
+
+
+def hold_timeout(account: ProviderAccount) -> timedelta:
+    """The account option ``hold_timeout_hours`` (default 72): after this a hold becomes NG."""
+    raw = account.option(HOLD_TIMEOUT_OPTION, DEFAULT_HOLD_TIMEOUT_HOURS)
+    try:
+        hours = float(raw)
+    except (TypeError, ValueError):
+        hours = DEFAULT_HOLD_TIMEOUT_HOURS
+    if hours <= 0:
+        hours = DEFAULT_HOLD_TIMEOUT_HOURS
+    return timedelta(hours=hours)
+
+
+def held_since(payment: Payment) -> datetime | None:
+    """When the current hold began: the first answer of the latest unbroken run of ``pending_review``
+    answers (polls and re-screens that stay held do not restart the clock)."""
+    if payment.state != S.PENDING_REVIEW:
+        return None
+    since: datetime | None = None
+    for op in payment.operations.filter(result=R.SUCCEEDED).order_by("created_at", "id"):
+        status = (op.data or {}).get("provider_status")
+        if status == ProviderStatus.PENDING_REVIEW.value:
+            since = since or op.completed_at or op.created_at
+        elif status:
+            since = None
+    return since or payment.updated_at
+
+
+def hold_expired(payment: Payment, *, now: datetime | None = None) -> bool:
+    since = held_since(payment)
+    return since is not None and since + hold_timeout(payment.account) <= (now or timezone.now())
+
+
+def rescreen(
+    payment: Payment,
+    *,
+    actor: str,
+    customer: Mapping[str, Any] | None = None,
+    destinations: list[Mapping[str, Any]] | None = None,
+    items: list[Mapping[str, Any]] | None = None,
+    amount: int | None = None,
+) -> Payment:
+    """与信内容変更: correct the order's buyer, destinations and/or lines and let the provider screen again
+    with its update call (NP後払い ``/transactions/update``). From 保留/審査中 or 与信OK; the answer moves the
+    payment (OK → authorized, 保留 → stays pending_review with the new reason, NG → declined). The order
+    keeps the corrected data when the provider accepted it (OK or 保留)."""
+    caps = provider_for(payment.account).capabilities
+    if not (caps.change_amount and caps.change_amount_rescreens):
+        raise InvalidTransition(
+            _("この決済会社では与信内容変更(再審査)はできません。"),
+            current=payment.state_enum,
+            action=Action.CHANGE_AMOUNT,
+        )
+    if payment.state_enum not in RESCREEN_FROM:
+        raise InvalidTransition(
+            _("決済状況が「%(current)s」のため、与信内容変更はできません。")
+            % {"current": STATE_LABELS[payment.state_enum]},
+            current=payment.state_enum,
+            action=Action.CHANGE_AMOUNT,
+        )
+    order = payment.order
+    errors = _Errors()
+    new_customer = _order_customer(errors, customer) if customer is not None else dict(order.customer)
+    new_destinations = (
+        _order_destinations(errors, destinations) if destinations is not None else list(order.destinations)
+    )
+    new_items = clean_items(items, errors) if items is not None else list(order.items)
+    new_amount = payment.amount if amount is None else amount
+    if items is not None or amount is not None:
+        check_amount(errors, new_amount, new_items)
+    errors.raise_if_any()
+    corrected = Order(
+        pk=order.pk,
+        shop=order.shop,
+        shop_order_no=order.shop_order_no,
+        amount=new_amount,
+        items=new_items,
+        customer=new_customer,
+        destinations=new_destinations,
+        created_at=order.created_at,
+    )
+    data = replace(order_data(payment, corrected), amount=new_amount)
+    result = _run(
+        payment,
+        Action.CHANGE_AMOUNT,
+        amount=new_amount,
+        actor=actor,
+        allowed_from=RESCREEN_FROM,
+        data={"rescreen": True, "items": new_items, "previous_amount": payment.amount},
+        call=lambda p: p.change_amount(payment.provider_ref, data),
+    )
+    Order.objects.filter(pk=order.pk).update(
+        amount=new_amount,
+        items=new_items,
+        customer=new_customer,
+        destinations=new_destinations,
+        customer_name=str(new_customer.get("name", ""))[:100],
+        customer_phone=str(new_customer.get("phone", ""))[:20],
+        customer_email=str(new_customer.get("email", "")).lower()[:255],
+        prefecture=prefecture_of(str(new_customer.get("address", ""))),
+    )
+    return result
+
+
+def expire_hold(payment: Payment, *, actor: str, now: datetime | None = None) -> Payment:
+    """A hold not resolved within ``hold_timeout_hours`` becomes NG, as GoQSystem describes 「時間がたつと
+    【与信NG】に変更されます」: the provider's transaction is cancelled, then the payment moves
+    ``pending_review → declined`` with a Japanese reason. If the cancel's outcome is unknown the payment
+    stays held until :func:`refresh` learns it (then it is declined the same way)."""
+    timeout = hold_timeout(payment.account)
+    hours = int(timeout.total_seconds() // 3600)
+
+    def ensure(p: Payment) -> None:
+        if p.state != S.PENDING_REVIEW or not hold_expired(p, now=now):
+            raise InvalidTransition(
+                _("与信保留の期限(%(hours)s時間)に達していないため、与信NGにはできません。") % {"hours": hours},
+                current=p.state_enum,
+                action=Action.CANCEL,
+            )
+
+    message = _(
+        "与信保留が%(hours)s時間以内に解消されなかったため、決済会社の取引を取り消し、与信NGとしました。"
+        "注文内容を確認のうえ、別の支払方法をご案内するか、注文情報を修正して再度与信を実行してください。"
+    ) % {"hours": hours}
+    return _run(
+        payment,
+        Action.CANCEL,
+        amount=payment.amount,
+        actor=actor,
+        ensure=ensure,
+        data={"hold_timeout": True, "hold_timeout_hours": hours, "decline_message": message},
+        call=lambda p: p.cancel(payment.provider_ref),
+    )
+
+
+def _hold_timeout_view(payment: Payment, snap: TransactionSnapshot) -> TransactionSnapshot:
+    """A held payment whose transaction was cancelled by :func:`expire_hold` (answered now, or learnt by a
+    refresh after an unknown outcome) is declined, not cancelled."""
+    if payment.state != S.PENDING_REVIEW or snap.status is not ProviderStatus.CANCELLED:
+        return snap
+    op = (
+        payment.operations.filter(kind=Action.CANCEL, result=R.SUCCEEDED, data__hold_timeout=True)
+        .order_by("-created_at")
+        .first()
+    )
+    if op is None:
+        return snap
+    return replace(
+        snap,
+        status=ProviderStatus.DECLINED,
+        decline_code=HOLD_TIMEOUT_CODE,
+        decline_message=str((op.data or {}).get("decline_message") or _("与信保留の期限切れにより与信NGとしました。")),
+    )

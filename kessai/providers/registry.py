@@ -16,6 +16,9 @@ from kessai.providers.credentials import SCHEMAS, CredentialSchema, UnknownProvi
 # code → "module:Class" of the adapter (constructed with ProviderSettings).
 ADAPTERS: dict[str, str] = {
     "atone": "kessai.providers.atone.adapter:AtoneProvider",
+    "np_atobarai": "kessai.providers.np_atobarai.adapter:NpAtobaraiProvider",
+    "paidy": "kessai.providers.paidy.adapter:PaidyProvider",
+    "gmo_atobarai": "kessai.providers.gmo_atobarai.adapter:GmoAtobaraiProvider",
 }
 
 

@@ -27,6 +27,33 @@ from kessai.sandbox.atone.config import (
     DEFAULT_WEBHOOK_RETRY_DELAYS,
     default_merchant,
 )
+from kessai.sandbox.gmo_atobarai import GmoSandboxConfig
+from kessai.sandbox.gmo_atobarai import create_app as create_gmo_app
+from kessai.sandbox.gmo_atobarai.config import DEFAULT_AUTHENTICATION_ID as GMO_AUTHENTICATION_ID
+from kessai.sandbox.gmo_atobarai.config import DEFAULT_CONNECT_PASSWORD as GMO_CONNECT_PASSWORD
+from kessai.sandbox.gmo_atobarai.config import DEFAULT_CREDIT_LIMIT as GMO_CREDIT_LIMIT
+from kessai.sandbox.gmo_atobarai.config import DEFAULT_PORT as GMO_PORT
+from kessai.sandbox.gmo_atobarai.config import DEFAULT_REVIEW_LOOKUPS as GMO_REVIEW_LOOKUPS
+from kessai.sandbox.gmo_atobarai.config import DEFAULT_SHOP_CODE as GMO_SHOP_CODE
+from kessai.sandbox.gmo_atobarai.config import ShopConfig as GmoShop
+from kessai.sandbox.np_atobarai import NpSandboxConfig
+from kessai.sandbox.np_atobarai import create_app as create_np_app
+from kessai.sandbox.np_atobarai.config import (
+    DEFAULT_CREDIT_LIMIT,
+    DEFAULT_MERCHANT_CODE,
+    DEFAULT_REVIEW_LOOKUPS,
+    DEFAULT_SP_CODE,
+    DEFAULT_TERMINAL_ID,
+    MerchantConfig,
+)
+from kessai.sandbox.paidy import PaidySandboxConfig
+from kessai.sandbox.paidy import create_app as create_paidy_app
+from kessai.sandbox.paidy.config import DEFAULT_AUTHORIZATION_DAYS as PAIDY_AUTHORIZATION_DAYS
+from kessai.sandbox.paidy.config import DEFAULT_PORT as PAIDY_PORT
+from kessai.sandbox.paidy.config import DEFAULT_PUBLIC_KEY as PAIDY_PUBLIC_KEY
+from kessai.sandbox.paidy.config import DEFAULT_SECRET_KEY as PAIDY_SECRET_KEY
+from kessai.sandbox.paidy.config import DEFAULT_WEBHOOK_RETRY_DELAYS as PAIDY_RETRY_DELAYS
+from kessai.sandbox.paidy.config import MerchantConfig as PaidyMerchant
 from kessai.sandbox.server import serve_forever
 
 
@@ -119,6 +146,142 @@ def _atone_build(args: argparse.Namespace) -> Built:
     )
 
 
+# -- np_atobarai ---------------------------------------------------------------------------------
+
+
+def seconds(value: str) -> float:
+    try:
+        parsed = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a number of seconds") from None
+    if parsed < 0:
+        raise argparse.ArgumentTypeError("seconds cannot be negative")
+    return parsed
+
+
+def _np_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--merchant-code", default=DEFAULT_MERCHANT_CODE, help="加盟店コード (default: %(default)s)")
+    parser.add_argument("--sp-code", default=DEFAULT_SP_CODE, help="SPコード (default: %(default)s)")
+    parser.add_argument("--terminal-id", default=DEFAULT_TERMINAL_ID, help="端末ID (default: %(default)s)")
+    parser.add_argument(
+        "--credit-limit",
+        type=positive_int,
+        default=DEFAULT_CREDIT_LIMIT,
+        help="与信NG (NG001) above this amount (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--review-lookups",
+        type=positive_int,
+        default=DEFAULT_REVIEW_LOOKUPS,
+        help="a 審査中 (40) is resolved on this authorizations/find lookup (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--review-seconds", type=seconds, default=None, help="… or this many seconds after screening (default: off)"
+    )
+    parser.add_argument(
+        "--hold-expiry-seconds",
+        type=seconds,
+        default=None,
+        help="a 保留 (10) older than this becomes NG999 on the next lookup (default: off)",
+    )
+
+
+def _np_build(args: argparse.Namespace) -> Built:
+    merchant = MerchantConfig(merchant_code=args.merchant_code, sp_code=args.sp_code, terminal_id=args.terminal_id)
+    config = NpSandboxConfig(
+        merchants=(merchant,),
+        credit_limit=args.credit_limit,
+        review_resolve_lookups=args.review_lookups,
+        review_resolve_seconds=args.review_seconds,
+        hold_expires_seconds=args.hold_expiry_seconds,
+    )
+    app = create_np_app(config)
+    return Built(
+        app=app,
+        facts={
+            "merchant_code": merchant.merchant_code,
+            "sp_code": merchant.sp_code,
+            "terminal_id": merchant.terminal_id,
+        },
+        close=app.close,
+    )
+
+
+# -- paidy ---------------------------------------------------------------------------------------
+
+
+def _paidy_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--public-key", default=PAIDY_PUBLIC_KEY, help="パブリックキー (default: %(default)s)")
+    parser.add_argument("--secret-key", default=PAIDY_SECRET_KEY, help="シークレットキー (default: %(default)s)")
+    parser.add_argument("--webhook-url", help="the dashboard's notification URL (payment and token events)")
+    parser.add_argument(
+        "--authorization-days",
+        type=positive_int,
+        default=PAIDY_AUTHORIZATION_DAYS,
+        help="capture window: expires_at = created_at + this many days (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--webhook-retry-delays",
+        type=delays,
+        default=PAIDY_RETRY_DELAYS,
+        metavar="S,S,…",
+        help="seconds before each webhook retry (default: 2,10,30)",
+    )
+
+
+def _paidy_build(args: argparse.Namespace) -> Built:
+    merchant = PaidyMerchant(
+        public_key=args.public_key,
+        secret_key=args.secret_key,
+        webhook_url=args.webhook_url,
+        authorization_days=args.authorization_days,
+    )
+    app = create_paidy_app(PaidySandboxConfig(merchants=(merchant,), webhook_retry_delays=args.webhook_retry_delays))
+    return Built(
+        app=app,
+        facts={"public_key": merchant.public_key, "secret_key": merchant.secret_key},
+        close=app.close,
+    )
+
+
+# -- gmo_atobarai --------------------------------------------------------------------------------
+
+
+def _gmo_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--authentication-id", default=GMO_AUTHENTICATION_ID, help="認証ID (default: %(default)s)")
+    parser.add_argument("--shop-code", default=GMO_SHOP_CODE, help="加盟店コード (default: %(default)s)")
+    parser.add_argument(
+        "--connect-password", default=GMO_CONNECT_PASSWORD, help="接続パスワード (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--credit-limit",
+        type=positive_int,
+        default=GMO_CREDIT_LIMIT,
+        help="与信NG above this cumulative amount per buyer (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--review-lookups",
+        type=positive_int,
+        default=GMO_REVIEW_LOOKUPS,
+        help="a 審査中 is resolved on this getauthor.do lookup (default: %(default)s)",
+    )
+
+
+def _gmo_build(args: argparse.Namespace) -> Built:
+    shop = GmoShop(args.authentication_id, args.shop_code, args.connect_password)
+    config = GmoSandboxConfig(shops=(shop,), credit_limit=args.credit_limit, review_resolve_lookups=args.review_lookups)
+    app = create_gmo_app(config)
+    return Built(
+        app=app,
+        facts={
+            "authentication_id": shop.authentication_id,
+            "shop_code": shop.shop_code,
+            "connect_password": shop.connect_password,
+        },
+        close=app.close,
+    )
+
+
 EMULATORS: dict[str, Emulator] = {
     "atone": Emulator(
         name="atone",
@@ -126,6 +289,27 @@ EMULATORS: dict[str, Emulator] = {
         default_port=8101,
         add_arguments=_atone_arguments,
         build=_atone_build,
+    ),
+    "np_atobarai": Emulator(
+        name="np_atobarai",
+        help="NP後払い: REST /v1/transactions, /v1/shipments, /v1/authorizations/find …, control /_sandbox/",
+        default_port=8102,
+        add_arguments=_np_arguments,
+        build=_np_build,
+    ),
+    "paidy": Emulator(
+        name="paidy",
+        help="Paidy: REST /payments, /tokens, Checkout script /apps/, webhooks, control /_sandbox/",
+        default_port=PAIDY_PORT,
+        add_arguments=_paidy_arguments,
+        build=_paidy_build,
+    ),
+    "gmo_atobarai": Emulator(
+        name="gmo_atobarai",
+        help="GMO後払い: XML /auto/transaction.do, getauthor.do, pdrequest.do …, control /_sandbox/",
+        default_port=GMO_PORT,
+        add_arguments=_gmo_arguments,
+        build=_gmo_build,
     ),
 }
 

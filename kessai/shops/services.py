@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -140,6 +140,7 @@ def create_provider_account(
     cleaned = _validated_credentials(provider, credentials)
     base_url = _check_base_url(environment, base_url)
     if active:
+        _check_production_gates(ProviderAccount(shop=shop, provider=provider, environment=environment))
         ProviderAccount.objects.select_for_update().filter(shop=shop, provider=provider, active=True).update(
             active=False
         )
@@ -183,12 +184,38 @@ def update_provider_account(
         account.base_url = _check_base_url(account.environment, base_url)
     if active is not None and active != account.active:
         if active:
+            _check_production_gates(account)
             ProviderAccount.objects.filter(shop=account.shop, provider=account.provider, active=True).exclude(
                 pk=account.pk
             ).update(active=False)
         account.active = active
     account.save()
     return account
+
+
+# --------------------------------------------------------------------------- production switch gate
+
+ProductionGate = Callable[[ProviderAccount], None]
+_production_gates: list[ProductionGate] = []
+
+
+def register_production_gate(gate: ProductionGate) -> None:
+    """A check run before a production account becomes active for a provider the shop has a test account
+    of (the switch from test to production). It refuses by raising ``ValidationFailed``; nothing is saved.
+    ``kessai.golive`` registers the go-live checklist's gate (docs/decisions/0002-golive-app.md)."""
+    if gate not in _production_gates:
+        _production_gates.append(gate)
+
+
+def _check_production_gates(account: ProviderAccount) -> None:
+    if account.environment != Environment.PRODUCTION:
+        return
+    tested = ProviderAccount.objects.filter(
+        shop_id=account.shop_id, provider=account.provider, environment=Environment.TEST
+    ).exists()
+    if tested:
+        for gate in _production_gates:
+            gate(account)
 
 
 def rotate_credentials_encryption() -> tuple[int, int]:
@@ -260,6 +287,45 @@ def create_payment_method(
         banner_link=banner_link,
         active=active,
         sort=sort,
+    )
+
+
+def update_payment_method(
+    method: PaymentMethod,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    banner_url: str | None = None,
+    banner_link: str | None = None,
+    active: bool | None = None,
+    sort: int | None = None,
+) -> PaymentMethod:
+    """Change what buyers see (name, description, banner), 使用/停止 and the display order."""
+    if name is not None and not name.strip():
+        raise ValidationFailed({"name": "支払方法名を入力してください。"})
+    changes: dict[str, object] = {
+        "name": name.strip() if name is not None else None,
+        "description": sanitize_description(description) if description is not None else None,
+        "banner_url": banner_url,
+        "banner_link": banner_link,
+        "active": active,
+        "sort": sort,
+    }
+    fields = [field for field, value in changes.items() if value is not None]
+    for field in fields:
+        setattr(method, field, changes[field])
+    if fields:
+        method.save(update_fields=fields)
+    return method
+
+
+def move_payment_methods(target: ProviderAccount) -> int:
+    """Point the shop's payment methods of ``target``'s provider at ``target`` (本番切替: buyers keep the
+    same 支払方法; past payments keep the account they were made with). Returns how many moved."""
+    return (
+        PaymentMethod.objects.filter(shop_id=target.shop_id, provider_account__provider=target.provider)
+        .exclude(provider_account=target)
+        .update(provider_account=target)
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from kessai.common.ids import IdFactory
-from kessai.shops.models import Shop
+from kessai.shops.models import Environment, Shop
 
 
 class OutboundEvent(models.Model):
@@ -16,9 +16,16 @@ class OutboundEvent(models.Model):
     type = models.CharField(max_length=60)
     payload = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set when the fan-out job has created this event's deliveries (kessai.webhooks.outbound.dispatch).
+    dispatched_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["id"], condition=models.Q(dispatched_at__isnull=True), name="outbound_event_undispatched"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.id}"
@@ -62,6 +69,8 @@ class WebhookEndpoint(models.Model):
     id = models.CharField(primary_key=True, max_length=40, default=IdFactory("we"), editable=False)
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="webhook_endpoints")
     url = models.URLField(max_length=500)
+    # Events of test-environment payments go to test endpoints only (and production to production).
+    environment = models.CharField(max_length=12, choices=Environment.choices, default=Environment.TEST)
     description = models.CharField(max_length=200, blank=True)
     event_types = models.JSONField(default=list)  # [] = every event
     secret = models.CharField(max_length=100)  # "whsec_" + base64
@@ -99,3 +108,20 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id}→{self.endpoint_id} ({self.status})"
+
+
+class WebhookDeliveryAttempt(models.Model):
+    """One HTTP attempt of a delivery: the delivery log staff and integrators read."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
+    attempted_at = models.DateTimeField()
+    status_code = models.PositiveIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    response_body = models.CharField(max_length=500, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["attempted_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} {self.status_code or self.error}"

@@ -192,13 +192,9 @@ class AtoneOperations:
         options = payment.transaction_options or ()
         if not set(options) <= set(merchant.transaction_options):
             raise errors.fail(Code.SEX_DIVISION_OR_CONTRACT, "transaction_options", errors.NO_VALID_CONTRACT)
-        for tx in self.store.transactions.values():
-            if (
-                tx.merchant == merchant.public_key
-                and tx.shop_transaction_no == payment.shop_transaction_no
-                and tx.superseded_by is None
-                and tx.id not in superseding
-            ):
+        for tx_id in self.store.by_number.get((merchant.public_key, payment.shop_transaction_no), ()):
+            tx = self.store.transactions[tx_id]
+            if tx.superseded_by is None and tx.id not in superseding:
                 raise errors.fail(Code.BAD_REQUEST, "shop_transaction_no", errors.DUPLICATE_SHOP_TRANSACTION_NO)
 
     def _register(
@@ -238,6 +234,7 @@ class AtoneOperations:
             terminal_id=terminal_id,
         )
         self.store.transactions[tx.id] = tx
+        self.store.by_number.setdefault((tx.merchant, tx.shop_transaction_no), []).append(tx.id)
         self.store.record_movement(MovementKind.CREATE, tx, tx.amount, via=channel)
         if ok and payment.sales_settled:
             tx.state = next_state(tx.state, Event.SETTLE)

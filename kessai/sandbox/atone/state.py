@@ -295,6 +295,8 @@ class Store:
         self.faults = FaultSettings(seed=config.random_seed)
         self.merchants: dict[str, MerchantConfig] = {}
         self.transactions: dict[str, Transaction] = {}
+        # (merchant public key, shop_transaction_no) → ids, so the duplicate check is not a full scan.
+        self.by_number: dict[tuple[str, str], list[str]] = {}
         self.buyers: dict[str, Buyer] = {}
         self.movements: list[Movement] = []
         self.requests: list[RequestRecord] = []
@@ -310,6 +312,7 @@ class Store:
             self.faults = FaultSettings(seed=self.config.random_seed)
             self.merchants = {m.public_key: m for m in self.config.merchants}
             self.transactions = {}
+            self.by_number = {}
             self.buyers = {}
             self.movements = []
             self.requests = []

@@ -57,7 +57,7 @@ def test_options_are_parsed() -> None:
 
 @pytest.mark.parametrize(
     "argv",
-    [[], ["paidy"], ["atone", "--smtp", "nohost"], ["atone", "--buyer-limit", "0"], ["atone", "--port", "x"]],
+    [[], ["nosuch"], ["atone", "--smtp", "nohost"], ["atone", "--buyer-limit", "0"], ["atone", "--port", "x"]],
 )
 def test_usage_errors_return_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 2

@@ -1,6 +1,7 @@
 """kessai demo — migrate, seed a demo shop wired to the local sandboxes, start web + worker + sandboxes.
 
-Prints one line ``login: <url> user=<user> password=<password>``; Ctrl-C stops everything.
+Prints the demo orders' hosted-checkout links (``pay: <url>  (<what the emulator answers>, <order no>)``)
+and one line ``login: <url> user=<user> password=<password>``; Ctrl-C stops everything.
 """
 
 from __future__ import annotations
@@ -35,12 +36,16 @@ class Command(BaseCommand):
         seed = seed_demo_shop(password=password, atone_base_url=f"http://127.0.0.1:{atone_port}/v1/")
         login = f"login: http://127.0.0.1:{port}/login/ user={seed.username} password={password}"
         if opts["seed_only"]:
+            for line in seed.checkout_links(public_url=f"http://127.0.0.1:{port}"):
+                self.stdout.write(line)
             self.stdout.write(login)
             return
         self._run(port, atone_port, seed, login)
 
     def _run(self, port: int, atone_port: int, seed: DemoSeed, login: str) -> None:
         env = {**os.environ, "KESSAI_PUBLIC_URL": f"http://127.0.0.1:{port}", "PYTHONUNBUFFERED": "1"}
+        # The demo prints mails (継続課金 result mails …) to the console instead of sending them.
+        env.setdefault("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
         exe = [sys.executable, "-m", "kessai.cli"]
         children = [
             subprocess.Popen([*exe, "sandbox", "atone", "--port", str(atone_port)], env=env),  # noqa: S603
@@ -62,6 +67,8 @@ class Command(BaseCommand):
                 seed.after_start(public_url=f"http://127.0.0.1:{port}")
                 self.stdout.write(f"api_key: {seed.api_key}  (test key of the demo shop)")
                 self.stdout.write(f"sandbox: atone at http://127.0.0.1:{atone_port}/v1/")
+                for line in seed.checkout_links(public_url=f"http://127.0.0.1:{port}"):
+                    self.stdout.write(line)
                 self.stdout.write(login)
                 self.stdout.flush()
             while not stopping and all(c.poll() is None for c in children):

@@ -7,6 +7,7 @@ import shutil
 import sys
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 
@@ -36,5 +37,13 @@ class Command(BaseCommand):
             "60",
             "--access-logfile",
             "-",
+            # The path without the query string: inbound webhook URLs carry their secret token there.
+            "--access-logformat",
+            '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss',
         ]
+        # Every gunicorn worker writes its counters here; /metrics sums them (kessai.common.metrics).
+        metrics_dir = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(settings.VAR_DIR / "prometheus"))
+        os.makedirs(metrics_dir, exist_ok=True)
+        for stale in os.listdir(metrics_dir):
+            os.remove(os.path.join(metrics_dir, stale))
         os.execv(gunicorn, argv)  # noqa: S606 - replaces this process with gunicorn

@@ -1,0 +1,1 @@
+"""API v1 routers: parse → call a service or selector → serialise. No business logic here."""

@@ -1,0 +1,1 @@
+"""Request and response shapes of API v1 (design.md "Shapes" is normative)."""
