@@ -32,7 +32,9 @@ def test_each_encryption_uses_a_fresh_nonce() -> None:
     assert ring.encrypt(b"same", aad=b"x") != ring.encrypt(b"same", aad=b"x")
 
 
-@pytest.mark.parametrize("spec", ["", "nokey", "a:short", f"{KEY_A},{KEY_A}"])
+@pytest.mark.parametrize(
+    "spec", ["", "nokey", "a:short", f"{KEY_A},{KEY_A}"], ids=["empty", "no-colon", "short", "duplicate"]
+)
 def test_bad_key_ring_specs_are_refused(spec: str) -> None:
     with pytest.raises(KeyRingError):
         KeyRing.parse(spec)
