@@ -23,6 +23,7 @@ from kessai.api.routers import (
     payment_methods,
     payments,
     provider_accounts,
+    subscriptions,
     webhook_endpoints,
 )
 from kessai.api.strict import sanitize_request
@@ -72,5 +73,6 @@ for module in (
     provider_accounts,
     payment_methods,
     fee_rules,
+    subscriptions,
 ):
     api.add_router("", module.router)

@@ -28,7 +28,7 @@ from kessai.webhooks.models import WebhookDelivery
 from kessai.webhooks.outbound import delivery, dispatch
 from tests import factories
 from tests.api.client import ApiClient
-from tests.api.helpers import authorized_payment
+from tests.api.helpers import authorized_payment, subscription_body
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +51,9 @@ def _real_ids(client: ApiClient) -> dict[str, str]:
     dispatch.fan_out()
     delivery.claim_due(timezone.now(), 10)
     error_order = client.post("/orders", factories.order_body()).body
+    subscription = client.post("/subscriptions", subscription_body()).body
     return {
+        "subscription_id": subscription["id"],
         "order_id": payment["order"],
         "payment_id": payment["id"],
         "job_id": job["id"],

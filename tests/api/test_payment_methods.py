@@ -71,3 +71,15 @@ def test_delete_unused_and_refuse_used(client, account, method):
     assert deleted.body == {"id": spare.body["id"], "deleted": True}
     assert (refused.status, refused.body["code"]) == (409, "payment_method_in_use")
     assert list(PaymentMethod.objects.values_list("code", flat=True)) == ["fake"]
+
+
+def test_display_returns_the_sanitised_copy_and_the_fee_for_an_amount(client, method):
+    client.put("/fee-rules/fake", {"tiers": [{"min_amount": 1, "max_amount": 9_999_999, "fee": 205}]})
+
+    response = client.get(f"/payment-methods/{method.id}/display?amount=13824")
+
+    assert response.status == 200
+    body = response.body
+    assert (body["payment_method"], body["code"], body["provider"]) == (method.id, method.code, "fake")
+    assert (body["fee"]["for_amount"], body["fee"]["amount"]) == (13824, 205)
+    assert body["official"] is None  # no official copy kit for the fake provider

@@ -124,3 +124,16 @@ def test_list_and_get(client, shop, account):
 
     assert [a["id"] for a in listed.body["data"]] == [account.id]
     assert fetched.body["credentials"]["api_secret"] == "••••••••-xyz"
+
+
+def test_readiness_lists_the_checklist_items_with_how_to_fix(client, account):
+    response = client.get(f"/provider-accounts/{account.id}/readiness")
+
+    assert response.status == 200
+    body = response.body
+    assert (body["account"], body["provider"], body["environment"]) == (account.id, "fake", "test")
+    assert body["ready"] is False
+    assert body["items"]
+    open_items = [item for item in body["items"] if item["status"] not in ("ok", "na")]
+    assert open_items
+    assert all(item["how_to_fix"] for item in open_items)

@@ -11,6 +11,7 @@ import pytest
 from django.utils import timezone
 
 from kessai.api.models import IdempotencyKey
+from kessai.billing.models import Subscription, SubscriptionCycle
 from kessai.payments.models import BulkJob, Operation, Order, Payment, PaymentError
 from kessai.shops import services as shop_services
 from kessai.shops.models import FeeRule, PaymentMethod, ProviderAccount
@@ -18,7 +19,7 @@ from kessai.webhooks.models import WebhookDelivery, WebhookEndpoint
 from kessai.webhooks.outbound import delivery, dispatch
 from tests import factories
 from tests.api.client import ApiClient, openapi
-from tests.api.helpers import authorized_payment, create_order
+from tests.api.helpers import authorized_payment, create_order, subscription_body
 
 pytestmark = pytest.mark.django_db
 
@@ -77,6 +78,13 @@ CASES = [
     Case("GET", "/payment-methods/{method_id}", "/payment-methods/{method}"),
     Case("PATCH", "/payment-methods/{method_id}", "/payment-methods/{method}", {"active": False}),
     Case("DELETE", "/payment-methods/{method_id}", "/payment-methods/{method}"),
+    Case("GET", "/payment-methods/{method_id}/display", "/payment-methods/{method}/display"),
+    Case("GET", "/provider-accounts/{account_id}/readiness", "/provider-accounts/{account}/readiness"),
+    Case("GET", "/subscriptions/{subscription_id}", "/subscriptions/{subscription}"),
+    Case("PATCH", "/subscriptions/{subscription_id}", "/subscriptions/{subscription}", {"amount": 1, "items": ITEMS}),
+    Case("POST", "/subscriptions/{subscription_id}/stop", "/subscriptions/{subscription}/stop"),
+    Case("POST", "/subscriptions/{subscription_id}/resume", "/subscriptions/{subscription}/resume"),
+    Case("POST", "/subscriptions/{subscription_id}/charge", "/subscriptions/{subscription}/charge"),
     # Routes without an id in the path: A's ids in the body are unknown to B, and B's own writes stay B's.
     Case("POST", "/bulk-jobs", "/bulk-jobs", {"action": "cancel", "payment_ids": ["{payment}"]}, 422),
     Case(
@@ -87,6 +95,7 @@ CASES = [
         422,
     ),
     Case("POST", "/orders", "/orders", "ORDER", 201),
+    Case("POST", "/subscriptions", "/subscriptions", "SUBSCRIPTION", 201),
     Case("DELETE", "/payment-errors", "/payment-errors", None, 200),
     Case("POST", "/webhook-endpoints", "/webhook-endpoints", {"url": "https://b.example.jp/"}, 201),
     Case(
@@ -110,6 +119,7 @@ LISTS = [
     ("/webhook-endpoints", "endpoint"),
     ("/provider-accounts", "account"),
     ("/payment-methods", "method"),
+    ("/subscriptions", "subscription"),
 ]
 LIST_TEMPLATES = {("GET", path) for path, _ in LISTS} | {("GET", "/fee-rules/{provider}")}
 
@@ -130,7 +140,9 @@ def shop_a(fake_ledger) -> dict[str, Any]:
         "/bulk-jobs", {"action": "refresh", "payment_ids": [payment["id"]]}, headers={"Idempotency-Key": "a"}
     )
     client.put("/fee-rules/fake", {"tiers": [{"min_amount": 1, "max_amount": 9_999_999, "fee": 330}]})
+    subscription = client.post("/subscriptions", subscription_body()).body
     return {
+        "subscription": subscription["id"],
         "shop": shop,
         "order": payment["order"],
         "payment": payment["id"],
@@ -176,6 +188,10 @@ def snapshot(shop) -> dict[str, list[tuple[Any, ...]]]:
         "methods": list(PaymentMethod.objects.filter(shop=shop).values_list("id", "code", "name", "active", "sort")),
         "fees": list(FeeRule.objects.filter(shop=shop).values_list("provider", "tiers")),
         "idempotency": list(IdempotencyKey.objects.filter(shop=shop).values_list("key", "response_body")),
+        "subscriptions": list(
+            Subscription.objects.filter(shop=shop).values_list("id", "status", "amount", "next_billing_on")
+        ),
+        "cycles": list(SubscriptionCycle.objects.filter(shop=shop).values_list("id", "status")),
     }
 
 
@@ -204,7 +220,12 @@ def test_every_route_has_an_isolation_case():
 def test_shop_b_cannot_reach_shop_a(case, shop_a, client_b, fake_ledger):
     before = snapshot(shop_a["shop"])
     calls = dict(fake_ledger.calls)
-    body = factories.order_body() if case.body == "ORDER" else _fill(case.body, shop_a)
+    if case.body == "ORDER":
+        body = factories.order_body()
+    elif case.body == "SUBSCRIPTION":
+        body = subscription_body()
+    else:
+        body = _fill(case.body, shop_a)
 
     response = client_b.request(case.method, _fill(case.path, shop_a), body, headers={"Idempotency-Key": "a"})
 

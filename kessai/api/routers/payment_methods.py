@@ -11,6 +11,7 @@ from ninja import Router
 from kessai.api.auth import environment_of, shop_of
 from kessai.api.responses import WRITE_ERRORS, documented
 from kessai.api.schemas.common import Deleted
+from kessai.api.schemas.golive import PaymentMethodDisplayOut
 from kessai.api.schemas.settings import (
     PaymentMethodIn,
     PaymentMethodList,
@@ -18,6 +19,7 @@ from kessai.api.schemas.settings import (
     PaymentMethodPatch,
     method_out,
 )
+from kessai.golive.display import display_for
 from kessai.payments import selectors
 from kessai.shops import services as shop_services
 from kessai.shops.errors import NotFound, ValidationFailed
@@ -66,6 +68,18 @@ def list_methods(request: HttpRequest) -> dict[str, Any]:
 @router.get("/payment-methods/{method_id}", response=documented({200: PaymentMethodOut}), summary="支払方法")
 def get_method(request: HttpRequest, method_id: str) -> dict[str, Any]:
     return method_out(selectors.get_payment_method(shop_of(request), method_id, environment=environment_of(request)))
+
+
+@router.get(
+    "/payment-methods/{method_id}/display",
+    response=documented({200: PaymentMethodDisplayOut}),
+    summary="決済画面の表示内容 / Checkout copy",
+)
+def display_method(request: HttpRequest, method_id: str, amount: int | None = None) -> dict[str, Any]:
+    """自前の決済画面を描くカート向け: 決済名・バナー・説明文・お支払い方法・注意事項 (サニタイズ済みHTML) と
+    手数料。`amount` (手数料行を除いた明細合計) を渡すとその注文の手数料も返します。"""
+    method = selectors.get_payment_method(shop_of(request), method_id, environment=environment_of(request))
+    return display_for(method, amount=amount)
 
 
 @router.patch(

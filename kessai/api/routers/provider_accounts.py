@@ -11,6 +11,7 @@ from ninja import Query, Router
 from kessai.api.auth import environment_of, shop_of
 from kessai.api.pagination import PageParams, paginate
 from kessai.api.responses import WRITE_ERRORS, documented
+from kessai.api.schemas.golive import ReadinessOut
 from kessai.api.schemas.settings import (
     ConnectionTestOut,
     ProviderAccountIn,
@@ -19,6 +20,7 @@ from kessai.api.schemas.settings import (
     ProviderAccountPatch,
     account_out,
 )
+from kessai.golive.checks import readiness
 from kessai.payments import selectors
 from kessai.payments.connection import run_connection_test
 from kessai.shops import services as shop_services
@@ -90,6 +92,18 @@ def list_accounts(request: HttpRequest, params: Query[PageParams]) -> dict[str, 
 )
 def get_account(request: HttpRequest, account_id: str) -> dict[str, Any]:
     return _out(selectors.get_provider_account(shop_of(request), account_id, environment=environment_of(request)))
+
+
+@router.get(
+    "/provider-accounts/{account_id}/readiness",
+    response=documented({200: ReadinessOut}),
+    summary="本番開始チェック / Go-live readiness",
+)
+def account_readiness(request: HttpRequest, account_id: str) -> dict[str, Any]:
+    """本番切替前のチェックリスト (鍵と接続テスト、Webhook受信、公式文言、説明ページ、テスト取引…) と各項目の直し方。
+    保存済みの証跡を読むだけで、決済会社への通信はしません。"""
+    account = selectors.get_provider_account(shop_of(request), account_id, environment=environment_of(request))
+    return readiness(account).as_dict()
 
 
 @router.patch(
