@@ -48,6 +48,7 @@ from kessai.payments.state import (
     ACTION_LABELS,
     ALLOWED_FROM,
     STATE_LABELS,
+    TRANSITIONS,
     Action,
     InvalidTransition,
     PaymentState,
@@ -351,7 +352,13 @@ def _fail(payment_id: str, op_id: str, exc: ProviderError, *, read_only: bool = 
                 _apply_declined(payment, exc)
             else:
                 _move(payment, S.CREATED)  # the provider refused the request: nothing happened there
-        elif kind is Action.CHANGE_AMOUNT and isinstance(exc, ProviderDeclined):
+        elif (
+            kind is Action.CHANGE_AMOUNT
+            and isinstance(exc, ProviderDeclined)
+            and S.DECLINED in TRANSITIONS[payment.state_enum]
+        ):
+            # A captured payment keeps its captured transaction when only the new amount is refused
+            # (the failed operation and the 決済エラーログ entry say so); an authorized one is 与信NG.
             _apply_declined(payment, exc)
         if isinstance(exc, ProviderDeclined) and exc.snapshot is not None:
             op.provider_ref = exc.snapshot.provider_ref

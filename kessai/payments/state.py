@@ -5,7 +5,9 @@
                                    ├─→ declined (与信NG)
                                    └─→ unknown (timeout: outcome not known) ─refresh→ any of the above
     authorized | pending_review | captured ─cancel→ cancelled (取消済み)   (terminal)
-    authorized | captured ─change_amount→ same state, new amount (may re-screen → declined)
+    authorized | captured ─change_amount→ same state, new amount (may re-screen → declined, or → pending_review
+                                          when the provider holds the re-screened order; a captured payment
+                                          keeps its capture when only the new amount is refused)
     captured ─refund(partial)→ captured with refunded_amount
 
 ``authorizing → captured`` is the 即時売上確定 path (authorize and capture in one call);
@@ -54,7 +56,8 @@ TRANSITIONS: Mapping[PaymentState, frozenset[PaymentState]] = {
     S.AUTHORIZING: _OUTCOMES | {S.CREATED},  # back to created: the provider refused the request itself
     S.UNKNOWN: frozenset({S.AUTHORIZED, S.PENDING_REVIEW, S.DECLINED, S.CAPTURED, S.CANCELLED}),
     S.PENDING_REVIEW: frozenset({S.AUTHORIZED, S.DECLINED, S.CANCELLED}),
-    S.AUTHORIZED: frozenset({S.CAPTURED, S.CANCELLED, S.DECLINED}),
+    # authorized → pending_review: an amount change re-screened and the provider holds it (NP 保留)
+    S.AUTHORIZED: frozenset({S.CAPTURED, S.CANCELLED, S.DECLINED, S.PENDING_REVIEW}),
     S.CAPTURED: frozenset({S.CANCELLED}),
     S.DECLINED: frozenset(),
     S.CANCELLED: frozenset(),

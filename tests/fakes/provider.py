@@ -183,7 +183,8 @@ class FakeProvider:
         self._fail_before(outcome, "change_amount")
         tx = self._tx(provider_ref)
         if outcome == "decline":
-            tx.status = ProviderStatus.DECLINED
+            if not tx.captured:  # a captured transaction stays as it is: only the new amount is refused
+                tx.status = ProviderStatus.DECLINED
             raise ProviderDeclined("与信NGです。", code="change_amount:NG", snapshot=self._snap(tx))
         tx.amount = order.amount
         if tx.captured:

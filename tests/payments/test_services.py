@@ -213,3 +213,18 @@ def test_error_payload_never_contains_credentials(shop):
     error = PaymentError.objects.get()
     assert "wrong" not in str(error.payload)
     assert error.status == "ProviderAuthError"
+
+
+def test_change_amount_refused_after_capture_keeps_the_capture(shop, fake_ledger):
+    payment = services.capture(factories.authorized_payment(shop), actor="t")
+    fake_ledger.script.append("decline")
+    items = [{"sku": "P-1", "name": "ソファ", "unit_price": 20000, "quantity": 1}]
+
+    with pytest.raises(ProviderDeclined):
+        services.change_amount(payment, amount=20000, items=items, actor="t")
+
+    payment.refresh_from_db()
+    assert (payment.state, payment.amount, payment.captured_amount) == ("captured", 13824, 13824)
+    assert payment.operations.last().result == "failed"
+    assert PaymentError.objects.get().code == "change_amount:NG"
+    assert not payment.operations.filter(result="pending").exists()
