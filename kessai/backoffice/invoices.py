@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from datetime import date, timedelta
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -14,15 +15,24 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
-from kessai.common.jst import format_jst
+from kessai.common.jst import format_jst, today_jst
 from kessai.payments.models import Payment
 from kessai.payments.money import format_yen, line_total
 from kessai.providers import registry
 
 FONT = "HeiseiKakuGo-W5"
+# [I] The deferred-payment providers print 「発行日から14日以内」 on enclosed invoices (NP後払い, GMO後払い);
+# the term is kept here, in one place, until a provider's own invoice data says otherwise.
+PAYMENT_TERM_DAYS = 14
 
 
-def render_invoices(payments: Sequence[Payment], *, shop_name: str) -> bytes:
+def due_date(issued_on: date) -> date:
+    """お支払期限 of an invoice issued on ``issued_on`` (JST)."""
+    return issued_on + timedelta(days=PAYMENT_TERM_DAYS)
+
+
+def render_invoices(payments: Sequence[Payment], *, shop_name: str, issued_on: date | None = None) -> bytes:
+    issued = issued_on or today_jst()
     if FONT not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(UnicodeCIDFont(FONT))
     buf = io.BytesIO()
@@ -49,6 +59,7 @@ def render_invoices(payments: Sequence[Payment], *, shop_name: str) -> bytes:
         pdf.setFont(FONT, 10)
         for line in (
             f"注文番号: {order.shop_order_no}    受注日: {format_jst(order.created_at)}",
+            f"発行日: {issued:%Y年%m月%d日}    お支払期限: {due_date(issued):%Y年%m月%d日}",
             f"決済会社: {registry.info(payment.provider).name}    決済ID: {payment.provider_ref}",
         ):
             pdf.drawString(20 * mm, y, line)
