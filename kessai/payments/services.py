@@ -971,9 +971,14 @@ def _resolve_open_operations(payment: Payment, snap: TransactionSnapshot, *, exc
             done = False
         op.result = R.SUCCEEDED if done else R.FAILED
         note = _("状態確認により確定しました。")
-        if not done and _amounts_unreported(snap) and kind in (Action.CHANGE_AMOUNT, Action.REPORT_SHIPMENT):
-            # The provider's API cannot confirm these (NP後払い reports no amounts and no shipments): the
-            # operation is closed as failed and staff repeat it (a repeated shipment report is "done").
+        if (
+            not done
+            and _amounts_unreported(snap)
+            and kind in (Action.CHANGE_AMOUNT, Action.REPORT_SHIPMENT, Action.CANCEL)
+        ):
+            # The provider's API cannot confirm these (NP後払い reports no amounts and no shipments; GMO後払い's
+            # getauthor answers only the screening, so a cancelled transaction still reads OK): the operation
+            # is closed as failed, flagged, and staff repeat it (a repeated shipment report or cancel is "done").
             note = _("決済会社のAPIでは結果を確認できないため失敗として扱いました。もう一度実行してください。")
             _flag(
                 payment,

@@ -40,13 +40,7 @@ def front(harness: ProviderHarness, db: None) -> Shopfront:
 
 
 # Scenarios that reveal a bug in kessai/ (not fixed here: the suite stays honest). Keyed by test id.
-KNOWN_BUGS: dict[str, str] = {
-    "test_lost_cancel_is_settled_by_refresh[gmo_atobarai]": (
-        "kessai.payments.services._resolve_open_operations closes an unknown cancel as failed, without the "
-        "要確認 flag, when the provider's lookup is screening-only (GMO後払い getauthor.do still answers OK for a "
-        "cancelled transaction): the hub shows authorized while GMO has cancelled it"
-    ),
-}
+KNOWN_BUGS: dict[str, str] = {}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
