@@ -40,12 +40,6 @@ from kessai.sandbox.atone.wsgi import (
 PREFIX = "/_sandbox"
 MAX_WAIT_SECONDS = 30.0
 URL_FIELDS = ("payment_webhook_url", "authentication_webhook_url")
-NO_FAULTS: dict[str, Any] = {
-    "latency_ms": 0,
-    "http_5xx": {"count": 0, "probability": 0},
-    "eatn0399": 0,
-    "drop_after_store": 0,
-}
 
 
 class ControlError(ValueError):
@@ -206,7 +200,7 @@ class Control:
 
     def _clear_faults(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
         with self.store.lock:
-            self.store.faults.update(NO_FAULTS)
+            self.store.faults.clear()
             return self.store.faults.to_json()
 
     def _settings(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:

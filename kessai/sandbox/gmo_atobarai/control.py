@@ -30,7 +30,7 @@ from kessai.sandbox.atone.wsgi import (
 )
 from kessai.sandbox.gmo_atobarai.codes import GmoNg
 from kessai.sandbox.gmo_atobarai.config import ShopConfig
-from kessai.sandbox.gmo_atobarai.faults import NO_FAULTS, FaultSpecError
+from kessai.sandbox.gmo_atobarai.faults import FaultSpecError
 from kessai.sandbox.gmo_atobarai.operations import GmoOperations
 from kessai.sandbox.gmo_atobarai.screening import AuthorResult
 from kessai.sandbox.gmo_atobarai.state import Store, shop_key
@@ -142,7 +142,7 @@ class Control:
 
     def _clear_faults(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
         with self.store.lock:
-            self.store.faults.update(NO_FAULTS)
+            self.store.faults.clear()
             return self.store.faults.to_json()
 
     def _settings(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from kessai.sandbox.atone.wsgi import (
 from kessai.sandbox.paidy.checkout import Checkout
 from kessai.sandbox.paidy.config import MerchantConfig
 from kessai.sandbox.paidy.errors import PaidyError
-from kessai.sandbox.paidy.faults import NO_FAULTS, FaultSpecError
+from kessai.sandbox.paidy.faults import FaultSpecError
 from kessai.sandbox.paidy.operations import TEST_OTP, PaidyOperations
 from kessai.sandbox.paidy.state import Store
 from kessai.sandbox.paidy.webhooks import WebhookSender
@@ -177,7 +177,7 @@ class Control:
 
     def _clear_faults(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
         with self.store.lock:
-            self.store.faults.update(NO_FAULTS)
+            self.store.faults.clear()
             return self.store.faults.to_json()
 
     def _settings(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
