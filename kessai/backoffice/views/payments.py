@@ -6,12 +6,14 @@ message on the order page (plain form post)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from kessai.backoffice import capabilities, services
 from kessai.backoffice.access import Staff, is_htmx, staff_view
@@ -23,6 +25,9 @@ from kessai.payments.state import ALLOWED_FROM, Action, InvalidTransition, Payme
 from kessai.providers.base import ProviderError
 from kessai.shops.errors import NotFound, ValidationFailed
 from kessai.shops.models import PaymentMethod
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 S = PaymentState
 EXTRA_LINES = 2
@@ -127,49 +132,27 @@ def _post_only(request: HttpRequest, staff: Staff, payment_id: str) -> Payment |
     return payment
 
 
-@staff_view()
-def capture(request: HttpRequest, staff: Staff, payment_id: str) -> HttpResponse:
-    payment = _post_only(request, staff, payment_id)
-    if isinstance(payment, HttpResponse):
-        return payment
-    return _run(
-        request,
-        staff,
-        payment,
-        "capture",
-        lambda: payment_services.capture(payment, actor=staff.actor.label),
-        _("売上計上しました。"),
-    )
+def _operation_view(kind: str, service: Callable[..., Payment], done: StrOrPromise) -> Callable[..., HttpResponseBase]:
+    """A dialog button that runs one payment service with no input (売上計上, 取消, 最新の状態を取得)."""
+
+    @staff_view()
+    def view(request: HttpRequest, staff: Staff, payment_id: str) -> HttpResponse:
+        payment = _post_only(request, staff, payment_id)
+        if isinstance(payment, HttpResponse):
+            return payment
+        return _run(request, staff, payment, kind, lambda: service(payment, actor=staff.actor.label), str(done))
+
+    view.__name__ = view.__qualname__ = kind
+    return view
 
 
-@staff_view()
-def cancel(request: HttpRequest, staff: Staff, payment_id: str) -> HttpResponse:
-    payment = _post_only(request, staff, payment_id)
-    if isinstance(payment, HttpResponse):
-        return payment
-    return _run(
-        request,
-        staff,
-        payment,
-        "cancel",
-        lambda: payment_services.cancel(payment, actor=staff.actor.label),
-        _("決済を取り消しました。受注の対応状況は必要に応じて別途変更してください。"),
-    )
-
-
-@staff_view()
-def refresh(request: HttpRequest, staff: Staff, payment_id: str) -> HttpResponse:
-    payment = _post_only(request, staff, payment_id)
-    if isinstance(payment, HttpResponse):
-        return payment
-    return _run(
-        request,
-        staff,
-        payment,
-        "refresh",
-        lambda: payment_services.refresh(payment, actor=staff.actor.label),
-        _("最新の状態を取得しました。"),
-    )
+capture = _operation_view("capture", payment_services.capture, gettext_lazy("売上計上しました。"))
+cancel = _operation_view(
+    "cancel",
+    payment_services.cancel,
+    gettext_lazy("決済を取り消しました。受注の対応状況は必要に応じて別途変更してください。"),
+)
+refresh = _operation_view("refresh", payment_services.refresh, gettext_lazy("最新の状態を取得しました。"))
 
 
 @staff_view()

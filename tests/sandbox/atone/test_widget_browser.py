@@ -7,24 +7,22 @@ and ``Atone.start()``, and records every callback in ``window.events``.
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterable, Iterator
 from typing import Any
 from wsgiref.types import StartResponse, WSGIEnvironment
 
 import httpx
 import pytest
+from playwright import sync_api
 
 from kessai.sandbox.atone import DEFAULT_PUBLIC_KEY, DEFAULT_SECRET_KEY
 from kessai.sandbox.server import RunningServer, start_in_thread
+from tests.browser import chromium
 
 from .helpers import payment, signed_payment, with_customer
 
-sync_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed"),
 ]
 
 PAGE = """<!doctype html>
@@ -77,10 +75,8 @@ class MerchantSite:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+    with chromium() as instance:
         yield instance
-        instance.close()
 
 
 @pytest.fixture
