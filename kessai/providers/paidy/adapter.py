@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 
 import httpx
 
+from kessai.common.text import normalize, normalize_digits, prefecture_of
 from kessai.providers.base import (
     Capabilities,
     CheckoutConfig,
@@ -102,68 +103,15 @@ def checkout_script_url(environment: str, base_url: str | None) -> str:
 
 # --------------------------------------------------------------------------- OrderData → wire
 
-_PREFECTURES = (
-    "北海道",
-    "青森県",
-    "岩手県",
-    "宮城県",
-    "秋田県",
-    "山形県",
-    "福島県",
-    "茨城県",
-    "栃木県",
-    "群馬県",
-    "埼玉県",
-    "千葉県",
-    "東京都",
-    "神奈川県",
-    "新潟県",
-    "富山県",
-    "石川県",
-    "福井県",
-    "山梨県",
-    "長野県",
-    "岐阜県",
-    "静岡県",
-    "愛知県",
-    "三重県",
-    "滋賀県",
-    "京都府",
-    "大阪府",
-    "兵庫県",
-    "奈良県",
-    "和歌山県",
-    "鳥取県",
-    "島根県",
-    "岡山県",
-    "広島県",
-    "山口県",
-    "徳島県",
-    "香川県",
-    "愛媛県",
-    "高知県",
-    "福岡県",
-    "佐賀県",
-    "長崎県",
-    "熊本県",
-    "大分県",
-    "宮崎県",
-    "鹿児島県",
-    "沖縄県",
-)
 _CITY = re.compile(r"^(.+?[市区町村])")
 _SPACES = re.compile(r"[\s\u3000]+")
 _NOT_DIGIT = re.compile(r"[^0-9]")
 _ZIP_DIGITS = re.compile(r"([0-9]{3})-?([0-9]{4})")
 
 
-def _nfkc(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).strip()
-
-
 def normalize_phone(phone: str) -> str:
     """Half-width digits only (``090-1234-5678`` → ``09012345678``; Paidy's test phone is ``08000000001``)."""
-    return _NOT_DIGIT.sub("", _nfkc(phone))
+    return _NOT_DIGIT.sub("", normalize(phone))
 
 
 def _name(text: str) -> str:
@@ -178,7 +126,7 @@ def split_address(address: str) -> tuple[str, str, str]:
     text = _name(address)
     if not const.SPLIT_ADDRESS or not text:
         return "", "", text
-    state = next((p for p in _PREFECTURES if text.startswith(p)), "")
+    state = prefecture_of(text)
     rest = text[len(state) :].strip()
     if not state:
         return "", "", text
@@ -191,7 +139,7 @@ def split_address(address: str) -> tuple[str, str, str]:
 
 def _zip(text: str) -> str:
     """``NNN-NNNN`` (Paidy's format [C]); anything else is passed through so Paidy reports it."""
-    value = _nfkc(text).replace("ー", "-").replace("−", "-")
+    value = normalize_digits(text)
     found = _ZIP_DIGITS.fullmatch(value)
     return f"{found.group(1)}-{found.group(2)}" if found else value
 
@@ -215,7 +163,7 @@ def _buyer(customer: Customer) -> dict[str, str]:
     buyer = {"name1": _name(customer.name)}
     if customer.name_kana.strip():
         buyer["name2"] = _name(customer.name_kana)
-    buyer["email"] = _nfkc(customer.email)
+    buyer["email"] = normalize(customer.email)
     buyer["phone"] = normalize_phone(customer.phone)
     return buyer
 
