@@ -14,16 +14,13 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from kessai.backoffice.models import AuditEntry, ShopSecurityPolicy, StaffPreference
-from kessai.payments.gateway import provider_for
+from kessai.payments import connection, error_log
 from kessai.payments.models import Order, OrderStatus, Payment, PaymentError
-from kessai.providers import registry
-from kessai.providers.base import ProviderError
-from kessai.providers.credentials import UnknownProvider
+from kessai.providers.base import ConnectionCheck
 from kessai.shops.errors import ValidationFailed
 from kessai.shops.models import ProviderAccount, Shop
 
@@ -212,13 +209,11 @@ def set_order_status(actor: Actor, order: Order, status: str) -> Order:
 @transaction.atomic
 def delete_payment_errors(actor: Actor, shop: Shop, ids: Sequence[str] | None) -> int:
     """ログ削除: the selected entries (``ids``) or all of the shop's entries (``None``)."""
+    if ids is not None and not ids:
+        raise ValidationFailed({"ids": _("削除するログを選択してください。")})
     qs = PaymentError.objects.filter(shop=shop)
-    if ids is not None:
-        if not ids:
-            raise ValidationFailed({"ids": _("削除するログを選択してください。")})
-        qs = qs.filter(pk__in=list(ids))
-    deleted_ids = list(qs.values_list("pk", flat=True))
-    count, _rows = qs.delete()
+    deleted_ids = list((qs if ids is None else qs.filter(pk__in=list(ids))).values_list("pk", flat=True))
+    count = error_log.delete_errors(shop, ids=deleted_ids)
     record(
         actor,
         shop,
@@ -228,42 +223,22 @@ def delete_payment_errors(actor: Actor, shop: Shop, ids: Sequence[str] | None) -
         before={"ids": deleted_ids},
         after={"deleted": len(deleted_ids)},
     )
-    return len(deleted_ids) if count else 0
+    return count
 
 
 # --------------------------------------------------------------------------- 接続テスト
 
 
-@dataclass(frozen=True)
-class ConnectionTestResult:
-    ok: bool
-    message: str
-
-
-def run_connection_test(actor: Actor, account: ProviderAccount) -> ConnectionTestResult:
-    """Call the provider's test endpoint without moving money; providers without an adapter say so."""
-    if not registry.info(account.provider).has_adapter:
-        result = ConnectionTestResult(
-            False,
-            _("この決済会社はまだ接続テストに対応していません(このバージョンのKessaiには連携モジュールがありません)。"),
-        )
-    else:
-        try:
-            check = provider_for(account).test_connection()
-            result = ConnectionTestResult(check.ok, check.message)
-        except ProviderError as exc:
-            result = ConnectionTestResult(False, exc.message or _("接続に失敗しました。"))
-        except UnknownProvider:
-            result = ConnectionTestResult(False, _("この決済会社はまだ接続テストに対応していません。"))
-    with transaction.atomic():
-        if result.ok:
-            ProviderAccount.objects.filter(pk=account.pk).update(last_test_ok_at=timezone.now())
-        record(
-            actor,
-            account.shop,
-            "provider_account.test",
-            target_type="provider_account",
-            target_id=account.pk,
-            after={"ok": result.ok, "message": result.message},
-        )
-    return result
+def run_connection_test(actor: Actor, account: ProviderAccount) -> ConnectionCheck:
+    """接続テスト from the settings screen: the shared test (records success on the account, failures in the
+    決済エラーログ), plus the audit entry."""
+    check = connection.run_connection_test(account)
+    record(
+        actor,
+        account.shop,
+        "provider_account.test",
+        target_type="provider_account",
+        target_id=account.pk,
+        after={"ok": check.ok, "message": check.message},
+    )
+    return check
