@@ -124,7 +124,13 @@ TEMPLATES = [
 ]
 
 DEFAULT_SQLITE = f"sqlite:///{VAR_DIR / 'kessai.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL", DEFAULT_SQLITE), conn_max_age=60)}
+# Persistent connections are checked before each request reuses them: after a database restart or failover
+# the first request gets a fresh connection instead of a 500 (seen in the fault suite).
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", DEFAULT_SQLITE), conn_max_age=60, conn_health_checks=True
+    )
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     # IMMEDIATE transactions serialise writers, which is what select_for_update gives us on PostgreSQL.
