@@ -19,6 +19,10 @@ def main(argv: list[str] | None = None) -> int:
         return int(sandbox_main(args[1:]))
     if args:
         args[0] = args[0].replace("-", "_") if args[0] in {"rotate-keys"} else args[0]
+    if args and args[0] == "worker":
+        # A worker serves its own metrics (--metrics-port); in a web host's multiprocess directory its counters
+        # would be summed into the web's /metrics and wiped by the next `kessai serve`.
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kessai.config.settings")
     from django.core.management import execute_from_command_line
 

@@ -29,6 +29,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -80,6 +81,36 @@ def cpu_seconds(pid: int) -> float:
 def is_postgres(database_url: str | None = None) -> bool:
     url = database_url if database_url is not None else os.environ.get("DATABASE_URL", "")
     return url.startswith(("postgres://", "postgresql://"))
+
+
+def wait_ready(*services: Service, timeout: float = 60.0) -> None:
+    """Until every service (started with ``wait=False``) answers on its readiness URL."""
+    deadline = time.monotonic() + timeout
+    for service in services:
+        if service.ready_url:
+            wait_for(service.ready_url, timeout=max(1.0, deadline - time.monotonic()), proc=service.proc)
+
+
+def create_database(database_url: str, name: str) -> str:
+    """A new, empty database ``name`` on the PostgreSQL server of ``database_url``; returns its URL. Lets a
+    multi-process test own its data even when other tests of the same run use the server's default database."""
+    import psycopg
+
+    parts = urlsplit(database_url)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def drop_database(database_url: str) -> None:
+    """Drop the database of ``database_url`` (connections still open to it are closed by the server)."""
+    import psycopg
+
+    parts = urlsplit(database_url)
+    name = parts.path.lstrip("/")
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 class Service:
@@ -208,9 +239,15 @@ class Stack:
         return service.start() if start else service
 
     def web(
-        self, port: int | None = None, workers: int = 2, threads: int = 8, env: dict[str, str] | None = None
+        self,
+        port: int | None = None,
+        workers: int = 2,
+        threads: int = 8,
+        env: dict[str, str] | None = None,
+        start: bool = True,
     ) -> Service:
-        """``kessai serve`` (gunicorn, gthread); its base URL is ``service.url``."""
+        """``kessai serve`` (gunicorn, gthread); its base URL is ``service.url``. ``start=False``: call
+        ``service.start(wait=False)`` yourself, e.g. to boot several at once, then :func:`wait_ready`."""
         port = port or free_port()
         url = f"http://127.0.0.1:{port}"
         web_env = {
@@ -226,16 +263,36 @@ class Stack:
             web_env,
         )
         service.url = url  # type: ignore[attr-defined]
-        return service.start()
+        return service.start() if start else service
 
-    def worker(self, *args: str, env: dict[str, str] | None = None) -> Service:
-        """``kessai worker`` (tasks + scheduler)."""
+    def worker(
+        self, *args: str, env: dict[str, str] | None = None, metrics_port: int | None = None, start: bool = True
+    ) -> Service:
+        """``kessai worker`` (tasks + scheduler). With ``metrics_port`` (0 = a free one) it serves its own
+        Prometheus metrics at ``service.metrics_url``, which is also its readiness URL."""
         n = sum(1 for s in self.services if s.name.startswith("worker-")) + 1
-        return self._service(f"worker-{n}", [*KESSAI, "worker", *args], None, env).start()
+        metrics_url = None
+        if metrics_port is not None:
+            metrics_port = metrics_port or free_port()
+            args = (*args, "--metrics-port", str(metrics_port))
+            metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
+        service = self._service(f"worker-{n}", [*KESSAI, "worker", *args], metrics_url, env)
+        service.metrics_url = metrics_url  # type: ignore[attr-defined]
+        return service.start() if start else service
 
-    def stop_all(self) -> None:
-        for service in reversed(self.services):
-            service.stop()
+    def stop_all(self, timeout: float = 20.0) -> None:
+        """SIGTERM to every running service at once (newest first), then wait for all; SIGKILL what is still
+        running after ``timeout``. (One by one, a stack of eight processes took ~9 s to stop.)"""
+        running = [service for service in reversed(self.services) if service.alive]
+        for service in running:
+            service._signal_group(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for service in running:
+            assert service.proc is not None
+            try:
+                service.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                service.kill()
 
 
 class PostgresCluster:

@@ -10,8 +10,11 @@
 
 Not stored (the client may retry with the same key): responses to unexpected server errors (500) and
 409 ``operation_in_progress`` (another operation held the payment; nothing was attempted).
-A request whose process died mid-execution leaves ``in_progress``; after ``STALE_AFTER`` a retry may take
-it over — safe because the payment services refuse to repeat an operation whose outcome is in doubt.
+A request whose process died mid-execution leaves ``in_progress``; after ``STALE_AFTER`` (setting
+``KESSAI_IDEMPOTENCY_LEASE_SECONDS``, default 10 minutes) a retry may take it over. That is safe because the key
+is recorded on the payment operation the request began: the run that took over finds it and answers with the
+payment instead of running the operation again (``services.RequestAlreadyRun``) — by then the janitor may have
+settled the first run's operation, and a refund or an amount change would otherwise happen twice.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
@@ -35,6 +39,7 @@ from django.utils.translation import gettext
 from kessai.api import problems
 from kessai.api.auth import api_key_from_request
 from kessai.api.models import IdempotencyKey, IdempotencyStatus
+from kessai.payments.services import REQUEST_KEY, RequestKey
 from kessai.shops.models import Shop
 
 HEADER = "Idempotency-Key"
@@ -42,7 +47,7 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
 _KEY_RE = re.compile(KEY_PATTERN)
 TTL = timedelta(hours=24)
-STALE_AFTER = timedelta(minutes=10)
+STALE_AFTER = timedelta(seconds=settings.KESSAI_IDEMPOTENCY_LEASE_SECONDS)
 
 _NOT_STORED_CODES = frozenset({"operation_in_progress"})
 
@@ -73,24 +78,31 @@ class Verdict(enum.Enum):
 class Begin:
     verdict: Verdict
     record: IdempotencyKey
+    taken_over: bool = False  # from a request whose process died (stale in_progress)
 
 
 def begin(shop: Shop, key: str, fp: str, *, method: str, path: str, now: datetime | None = None) -> Begin:
     """Claim the key for this request, or say why not. Commits before returning."""
     now = now or timezone.now()
+    fields = {
+        "fingerprint": fp,
+        "method": method,
+        "path": path[:500],
+        "created_at": now,
+        "locked_at": now,
+        "expires_at": now + TTL,
+    }
+    if not transaction.get_connection().in_atomic_block:
+        # The usual case, a new key: one INSERT committed on its own (autocommit) — one round trip instead of
+        # BEGIN, SAVEPOINT, INSERT, RELEASE, COMMIT. A clash with an existing key is decided below, under a lock.
+        try:
+            return Begin(Verdict.EXECUTE, IdempotencyKey.objects.create(shop=shop, key=key, **fields))
+        except IntegrityError:
+            pass
     with transaction.atomic():
         try:
             with transaction.atomic():
-                record = IdempotencyKey.objects.create(
-                    shop=shop,
-                    key=key,
-                    fingerprint=fp,
-                    method=method,
-                    path=path[:500],
-                    created_at=now,
-                    locked_at=now,
-                    expires_at=now + TTL,
-                )
+                record = IdempotencyKey.objects.create(shop=shop, key=key, **fields)
             return Begin(Verdict.EXECUTE, record)
         except IntegrityError:
             pass
@@ -105,7 +117,7 @@ def begin(shop: Shop, key: str, fp: str, *, method: str, path: str, now: datetim
             if expired:
                 record.created_at, record.expires_at = now, now + TTL
             record.save()
-            return Begin(Verdict.EXECUTE, record)
+            return Begin(Verdict.EXECUTE, record, taken_over=stale and not expired)
         if record.fingerprint != fp:
             return Begin(Verdict.REUSED, record)
         if record.status == IdempotencyStatus.IN_PROGRESS:
@@ -179,11 +191,16 @@ def idempotent(run: Callable[..., HttpResponseBase]) -> Callable[..., HttpRespon
         if started.verdict is Verdict.IN_USE:
             detail = gettext("同じ Idempotency-Key のリクエストを処理中です。完了後に再送してください。")
             return problems.problem_response(409, "idempotency_key_in_use", detail=detail)
+        # The payment services record the key on the operation they begin, so that a run that took the key over
+        # from a dead process does not repeat an operation that run began (services.RequestAlreadyRun).
+        token = REQUEST_KEY.set(RequestKey(f"idem:{started.record.pk}", taken_over=started.taken_over))
         try:
             response = run(request, *args, **kwargs)
         except BaseException:
             abandon(started.record)
             raise
+        finally:
+            REQUEST_KEY.reset(token)
         if _should_store(response):
             finish(started.record, response)
         else:

@@ -1,7 +1,8 @@
 """Request hygiene before anything is parsed or stored, for every operation (a ninja "view" decorator):
 
 * unknown query parameters are refused (422 ``unknown_field``), as Stripe does: a mistyped filter
-  (``?stat=captured``) must not silently return every order;
+  (``?stat=captured``) must not silently return every order; so is a parameter given twice
+  (422 ``repeated_field``: ``?state=a&state=b`` would otherwise silently use the last one);
 * text that no database can store — NUL characters, lone UTF-16 surrogates — is refused
   (422 ``invalid_character``) wherever it appears: path, query, JSON body.
 
@@ -89,6 +90,12 @@ def sanitize_request(run: Callable[..., HttpResponseBase]) -> Callable[..., Http
             message = gettext("不明な項目です。")
             fields = [problems.FieldProblem(name, "unknown_field", message) for name in unknown]
             detail = gettext("不明なクエリパラメータがあります: %(names)s") % {"names": ", ".join(unknown)}
+            return problems.problem_response(422, "validation_error", detail=detail, errors=fields)
+        repeated = sorted(name for name, values in request.GET.lists() if len(values) > 1)
+        if repeated:
+            message = gettext("この項目は1回だけ指定してください。")
+            fields = [problems.FieldProblem(name, "repeated_field", message) for name in repeated]
+            detail = gettext("同じクエリパラメータが複数回指定されています: %(names)s") % {"names": ", ".join(repeated)}
             return problems.problem_response(422, "validation_error", detail=detail, errors=fields)
         return run(request, *args, **kwargs)
 

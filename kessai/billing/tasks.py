@@ -3,17 +3,21 @@ twice, or on several workers at once, charges no cycle twice (see services.run_d
 
 from __future__ import annotations
 
-import os
-
+from django.conf import settings
 from django_tasks import task
 
 from kessai.billing import services
+from kessai.common.metrics import BILLING_CYCLES
 
 
 def run_due_cycles() -> dict[str, int]:
-    """The periodic job: one pass over due cycles (concurrency from ``KESSAI_BILLING_CONCURRENCY``)."""
-    concurrency = int(os.environ.get("KESSAI_BILLING_CONCURRENCY", "1"))
-    return services.run_due(concurrency=max(1, concurrency)).as_dict()
+    """The periodic job: one pass over due cycles (threads: ``KESSAI_BILLING_CONCURRENCY``). Its outcomes are
+    counted in ``kessai_billing_cycles_total`` of the worker that ran it."""
+    result = services.run_due(concurrency=settings.KESSAI_BILLING_CONCURRENCY).as_dict()
+    for outcome, n in result.items():
+        if n:
+            BILLING_CYCLES.labels(outcome).inc(n)
+    return result
 
 
 @task(queue_name="billing")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hmac
-import os
-
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from kessai.common import metrics
@@ -16,13 +14,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 def metrics_view(request: HttpRequest) -> HttpResponse:
     """Prometheus exposition. With ``KESSAI_METRICS_TOKEN`` set, a matching bearer token is required;
-    without it, only loopback callers are served (put the scraper on the host or behind the proxy)."""
-    token = os.environ.get("KESSAI_METRICS_TOKEN", "")
-    if token:
-        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(given.encode(), token.encode()):
-            return HttpResponse(status=401)
-    elif request.META.get("REMOTE_ADDR") not in {"127.0.0.1", "::1"}:
-        return HttpResponse(status=403)
+    without it, only loopback callers are served. A reverse proxy on the same host makes every request look
+    like loopback: block ``/metrics`` there (deploy/nginx/kessai.conf) and set the token in production."""
+    refused = metrics.scrape_refusal(
+        request.META.get("REMOTE_ADDR"), request.headers.get("Authorization", ""), settings.KESSAI_METRICS_TOKEN
+    )
+    if refused is not None:
+        return HttpResponse(status=refused)
     body, content_type = metrics.render()
     return HttpResponse(body, content_type=content_type)

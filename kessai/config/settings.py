@@ -63,6 +63,19 @@ KESSAI_ALLOW_SANDBOX = env_bool("KESSAI_ALLOW_SANDBOX", default=not PRODUCTION)
 KESSAI_PUBLIC_URL = os.environ.get("KESSAI_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 # Seconds to wait for a provider before the outcome becomes "unknown".
 KESSAI_PROVIDER_TIMEOUT = float(os.environ.get("KESSAI_PROVIDER_TIMEOUT", "10"))
+# Leases after which work a dead process left behind is taken over (docs/reliability.md). A provider call still
+# pending after KESSAI_OPERATION_LEASE_SECONDS is presumed abandoned: the janitor settles it by asking the
+# provider. An Idempotency-Key still in progress after KESSAI_IDEMPOTENCY_LEASE_SECONDS may be taken over by a
+# retry. The operation lease must outlast any live provider call.
+KESSAI_OPERATION_LEASE_SECONDS = float(os.environ.get("KESSAI_OPERATION_LEASE_SECONDS", "300"))
+KESSAI_IDEMPOTENCY_LEASE_SECONDS = float(os.environ.get("KESSAI_IDEMPOTENCY_LEASE_SECONDS", "600"))
+if KESSAI_OPERATION_LEASE_SECONDS < 2 * KESSAI_PROVIDER_TIMEOUT:
+    raise RuntimeError("KESSAI_OPERATION_LEASE_SECONDS must be at least twice KESSAI_PROVIDER_TIMEOUT")
+# Prometheus scrapes of /metrics (web) and of `kessai worker --metrics-port` (workers): with a token, callers must
+# send `Authorization: Bearer <token>`; without one only loopback callers are served.
+KESSAI_METRICS_TOKEN = os.environ.get("KESSAI_METRICS_TOKEN", "")
+# Threads of each worker's 継続課金 due run (the scheduler's billing-run-due job).
+KESSAI_BILLING_CONCURRENCY = max(1, int(os.environ.get("KESSAI_BILLING_CONCURRENCY", "1")))
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -74,6 +87,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "ninja",  # the API docs page uses Swagger UI from ninja's static files, not a CDN and an inline script
     "django_tasks",
     "django_tasks_db",
     "axes",
@@ -92,6 +106,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "kessai.common.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "kessai.common.security.SecurityHeadersMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",  # before WhiteNoise: static files too
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -100,7 +116,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -191,16 +206,25 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "kessai@localhost")
 
+# KESSAI_HTTPS=1 (default in production): served over HTTPS, by gunicorn itself or behind a TLS proxy that sets
+# X-Forwarded-Proto. Secure cookies, HSTS, and the proxy's header trusted. See docs/security.md.
+KESSAI_HTTPS = env_bool("KESSAI_HTTPS", default=PRODUCTION)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = env_bool("KESSAI_HTTPS", default=PRODUCTION)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_SECURE = KESSAI_HTTPS
+# A back-office session lasts one working day (KESSAI_SESSION_HOURS), then staff sign in again.
+SESSION_COOKIE_AGE = int(float(os.environ.get("KESSAI_SESSION_HOURS", "8")) * 3600)
+CSRF_COOKIE_HTTPONLY = True  # pages carry the token (meta tag, form field); no script reads the cookie
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SECURE = KESSAI_HTTPS
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-if SESSION_COOKIE_SECURE:
-    SECURE_HSTS_SECONDS = 31536000
+if KESSAI_HTTPS:
+    SECURE_HSTS_SECONDS = int(os.environ.get("KESSAI_HSTS_SECONDS", "31536000"))
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("KESSAI_SSL_REDIRECT", default=False)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 
 # Structured JSON lines in production (KESSAI_LOG_FORMAT=json), readable lines in development; both redact
 # API keys, bearer/basic credentials, webhook secrets and buyer tokens, and carry the request id.

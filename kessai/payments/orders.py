@@ -207,6 +207,22 @@ def check_amount(errors: _Errors, amount: int | None, items: list[dict[str, Any]
 
 
 def create_order(shop: Shop, data: Mapping[str, Any]) -> Order:
+    order = validated_order(shop, data)
+    try:
+        with transaction.atomic():
+            order.save(force_insert=True)
+            return order
+    except IntegrityError:
+        raise ValidationFailed(
+            {"shop_order_no": f"注文番号「{order.shop_order_no}」は既に登録されています。"},
+            code="duplicate_order_no",
+            field_codes={"shop_order_no": "duplicate_order_no"},
+        ) from None
+
+
+def validated_order(shop: Shop, data: Mapping[str, Any]) -> Order:
+    """The order ``data`` describes, normalised and validated but not saved (``ValidationFailed`` names the
+    fields). :func:`create_order` saves one; 継続課金 inserts a batch of them at once."""
     errors = _Errors()
     order_no = normalize(str(data.get("shop_order_no") or ""))
     if not order_no:
@@ -220,26 +236,18 @@ def create_order(shop: Shop, data: Mapping[str, Any]) -> Order:
     check_amount(errors, amount, items)
     errors.raise_if_any()
     assert amount is not None  # noqa: S101 - guaranteed by the checks above
-    try:
-        with transaction.atomic():
-            return Order.objects.create(
-                shop=shop,
-                shop_order_no=order_no,
-                amount=amount,
-                items=items,
-                customer=customer,
-                destinations=destinations,
-                customer_name=customer["name"],
-                customer_phone=customer["phone"],
-                customer_email=customer["email"].lower(),
-                prefecture=prefecture_of(customer["address"]),
-            )
-    except IntegrityError:
-        raise ValidationFailed(
-            {"shop_order_no": f"注文番号「{order_no}」は既に登録されています。"},
-            code="duplicate_order_no",
-            field_codes={"shop_order_no": "duplicate_order_no"},
-        ) from None
+    return Order(
+        shop=shop,
+        shop_order_no=order_no,
+        amount=amount,
+        items=items,
+        customer=customer,
+        destinations=destinations,
+        customer_name=customer["name"],
+        customer_phone=customer["phone"],
+        customer_email=customer["email"].lower(),
+        prefecture=prefecture_of(customer["address"]),
+    )
 
 
 # --------------------------------------------------------------------------- 手数料 (the fee line)

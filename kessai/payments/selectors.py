@@ -22,6 +22,7 @@ def get_order(shop: Shop, order_id: str) -> Order:
     order = Order.objects.filter(shop=shop, pk=order_id).first()
     if order is None:
         raise NotFound(order_id)
+    order.shop = shop  # known: saves the query a later ``order.shop`` would make
     return order
 
 
@@ -29,6 +30,7 @@ def get_payment(shop: Shop, payment_id: str) -> Payment:
     payment = Payment.objects.select_related("order", "account").filter(shop=shop, pk=payment_id).first()
     if payment is None:
         raise NotFound(payment_id)
+    payment.shop = payment.order.shop = shop  # known: saves the queries of a later ``.shop``
     return payment
 
 

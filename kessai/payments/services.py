@@ -17,13 +17,17 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.conf import settings
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -74,10 +78,11 @@ from kessai.shops.errors import ValidationFailed
 from kessai.shops.models import PaymentMethod, ProviderAccount
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 # A pending operation older than this is presumed abandoned (its process died mid-call) and is
-# treated as unknown: refresh may settle it.
-STALE_PENDING_AFTER = timedelta(minutes=5)
+# treated as unknown: refresh may settle it. Setting KESSAI_OPERATION_LEASE_SECONDS (default 5 minutes).
+STALE_PENDING_AFTER = timedelta(seconds=settings.KESSAI_OPERATION_LEASE_SECONDS)
 
 S = PaymentState
 R = OperationResult
@@ -98,6 +103,32 @@ class PaymentBusy(InvalidTransition):
 
 class OutcomeUnknown(InvalidTransition):
     """An earlier operation's outcome is unknown: refresh first (409)."""
+
+
+@dataclass(frozen=True)
+class RequestKey:
+    """The API request an operation runs for (kessai.api.idempotency sets :data:`REQUEST_KEY`): its
+    Idempotency-Key record, and whether this run took the key over from a request whose process died."""
+
+    key: str
+    taken_over: bool = False
+
+
+REQUEST_KEY: ContextVar[RequestKey | None] = ContextVar("kessai_request_key", default=None)
+
+
+class RequestAlreadyRun(InvalidTransition):
+    """A retry that took over the Idempotency-Key of a request whose process died finds the operation that request
+    began (recorded under the key): it is not run a second time — after the janitor settled the first one, a
+    refund would otherwise be paid out twice (found by the fault suite). The payment's operations tell the outcome."""
+
+    def __init__(self, payment: Payment) -> None:
+        super().__init__(
+            _("このリクエストの処理は既に開始されています。決済の処理履歴で結果を確認してください。"),
+            current=payment.state_enum,
+            action="replay",
+        )
+        self.payment = payment
 
 
 # --------------------------------------------------------------------------- order → provider data
@@ -203,10 +234,11 @@ def start_payment(
             code="amount_over_provider_limit",
             field_codes={"amount": "amount_over_provider_limit"},
         )
-    if Payment.objects.filter(order=order).exclude(state__in=[S.DECLINED, S.CANCELLED, S.CREATED]).exists():
+    earlier = list(Payment.objects.filter(order=order).values_list("state", flat=True))
+    if any(state not in (S.DECLINED, S.CANCELLED, S.CREATED) for state in earlier):
         raise ValidationFailed({"order": _("この注文には有効な決済が既にあります。")}, code="order_already_paid")
     order = apply_fee_line(order, account.provider)
-    attempt = Payment.objects.filter(order=order).count() + 1
+    attempt = len(earlier) + 1
     payment = Payment.objects.create(
         shop=order.shop,
         order=order,
@@ -217,16 +249,16 @@ def start_payment(
         amount=order.amount,
         capture_mode=mode,
         checkout_token=secrets.token_urlsafe(24),
+        buyer_token=authentication_token,  # kept: the janitor re-sends a lost token charge with it
     )
     if authentication_token:
-        charge_with_token(payment, token=authentication_token, actor=actor)
-        payment.refresh_from_db()
-        return StartResult(payment=payment, requires_action=False)
+        # the payment as completed under its lock (what refresh_from_db would read)
+        return StartResult(
+            payment=charge_with_token(payment, token=authentication_token, actor=actor), requires_action=False
+        )
     if caps.browser_checkout:
         return StartResult(payment=payment, requires_action=True)
-    authorize(payment, actor=actor)
-    payment.refresh_from_db()
-    return StartResult(payment=payment, requires_action=False)
+    return StartResult(payment=authorize(payment, actor=actor), requires_action=False)
 
 
 def checkout_widget(payment: Payment) -> dict[str, Any]:
@@ -244,12 +276,22 @@ def checkout_widget(payment: Payment) -> dict[str, Any]:
 
 
 def remember_buyer_token(payment: Payment, token: str, buyer_id: str = "") -> None:
+    """Keep the buyer's token for the order's customer (one upsert on (account, customer_key))."""
     if not token:
         return
-    BuyerToken.objects.update_or_create(
-        account=payment.account,
-        customer_key=customer_key(payment.order),
-        defaults={"shop": payment.shop, "token": token, "buyer_id": buyer_id},
+    BuyerToken.objects.bulk_create(
+        [
+            BuyerToken(
+                shop_id=payment.shop_id,
+                account_id=payment.account_id,
+                customer_key=customer_key(payment.order),
+                token=token,
+                buyer_id=buyer_id,
+            )
+        ],
+        update_conflicts=True,
+        unique_fields=["account", "customer_key"],
+        update_fields=["shop", "token", "buyer_id", "updated_at"],
     )
 
 
@@ -268,7 +310,28 @@ def _begin(
 ) -> tuple[Payment, Operation]:
     """``allowed_from`` replaces the action's usual start states (与信内容変更 also starts from 保留)."""
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().select_related("account", "order").get(pk=payment_id)
+        # One statement: lock the payment row (only that row: ``of=self``, the account and order are read, not
+        # locked, so operations on other payments of the same account do not queue behind it) and look up the
+        # earliest in-flight operation of its history alongside.
+        payment = (
+            Payment.objects.select_for_update(of=("self",))
+            .select_related("account", "order")
+            .annotate(
+                blocking_op_id=Subquery(
+                    Operation.objects.filter(payment=OuterRef("pk"), result__in=[R.PENDING, R.UNKNOWN])
+                    .order_by("created_at", "id")
+                    .values("pk")[:1]
+                )
+            )
+            .get(pk=payment_id)
+        )
+        request = REQUEST_KEY.get()
+        if (
+            request is not None
+            and request.taken_over
+            and payment.operations.filter(data__request_key=request.key).exists()
+        ):
+            raise RequestAlreadyRun(payment)
         if allowed_from is None:
             ensure_allowed(action, payment.state_enum)
         elif payment.state_enum not in allowed_from:
@@ -278,22 +341,21 @@ def _begin(
                 current=payment.state_enum,
                 action=action,
             )
-        in_flight = payment.operations.filter(result__in=[R.PENDING, R.UNKNOWN]).order_by("created_at")
-        if action is not Action.REFRESH:
-            blocking = in_flight.first()
-            if blocking is not None and blocking.result == R.PENDING and not _is_stale(blocking):
+        blocking_id = getattr(payment, "blocking_op_id", None)
+        if action is not Action.REFRESH and blocking_id is not None:
+            blocking = Operation.objects.get(pk=blocking_id)
+            if blocking.result == R.PENDING and not _is_stale(blocking):
                 raise PaymentBusy(
                     _("この決済は処理中です。しばらくしてから再度お試しください。"),
                     current=payment.state_enum,
                     action=action,
                 )
-            if blocking is not None:
-                raise OutcomeUnknown(
-                    _("前回の処理(%(kind)s)の結果が不明です。「最新の状態を取得」を実行してください。")
-                    % {"kind": blocking.get_kind_display()},
-                    current=payment.state_enum,
-                    action=action,
-                )
+            raise OutcomeUnknown(
+                _("前回の処理(%(kind)s)の結果が不明です。「最新の状態を取得」を実行してください。")
+                % {"kind": blocking.get_kind_display()},
+                current=payment.state_enum,
+                action=action,
+            )
         if ensure is not None:
             ensure(payment)
         if action in (Action.AUTHORIZE, Action.CHARGE):
@@ -306,7 +368,7 @@ def _begin(
             amount=amount,
             actor=actor,
             provider_ref=payment.provider_ref,
-            data=data or {},
+            data={**(data or {}), **({"request_key": request.key} if request is not None else {})},
         )
     return payment, op
 
@@ -322,12 +384,39 @@ def _call(payment: Payment, op: Operation, call: Callable[[Provider], Transactio
         return call(provider)
     except ProviderPending as exc:
         if exc.snapshot is None:
-            _fail(payment.pk, op.pk, exc)
+            _record_answer(op.pk, partial(_fail, payment.pk, op.pk, exc))
             raise
         return exc.snapshot
     except ProviderError as exc:
-        _fail(payment.pk, op.pk, exc)
+        _record_answer(op.pk, partial(_fail, payment.pk, op.pk, exc))
         raise
+
+
+# Step 3 after a database restart or failover: without it the provider's answer (for a registration, the
+# provider's id with it) would be lost with the connection, and only the janitor — or, where the provider cannot be
+# asked without its id (NP後払い, GMO後払い), staff — could settle it. Seen in the fault suite (docs/reliability.md).
+# Well inside the operation lease: past it the janitor may settle the operation (the retry then finds it done).
+RECORD_RETRY_SECONDS = min(20.0, STALE_PENDING_AFTER.total_seconds() / 2)
+
+
+def _record_answer(op_id: str, step: Callable[[], _T]) -> _T | None:
+    """Run step 3 (``_complete`` / ``_fail``), retried on a broken database connection for up to
+    :data:`RECORD_RETRY_SECONDS`. Not inside an outer transaction (that one is lost anyway). A retry after a commit
+    whose acknowledgement was lost finds the operation completed and does nothing (returns None)."""
+    deadline, delay, attempt = time.monotonic() + RECORD_RETRY_SECONDS, 0.2, 0
+    while True:
+        attempt += 1
+        try:
+            if attempt > 1 and not Operation.objects.filter(pk=op_id, result=R.PENDING).exists():
+                return None
+            return step()
+        except (OperationalError, InterfaceError):
+            if connection.in_atomic_block or time.monotonic() + delay > deadline:
+                raise
+            log.warning("database unavailable while recording operation %s; retrying", op_id, exc_info=True)
+            connection.close()
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
 
 def _fail(payment_id: str, op_id: str, exc: ProviderError, *, read_only: bool = False) -> None:
@@ -336,7 +425,7 @@ def _fail(payment_id: str, op_id: str, exc: ProviderError, *, read_only: bool = 
     plain failure and an authorization goes back to ``created`` (the buyer's browser or the provider's
     webhook can confirm again)."""
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        payment = Payment.objects.select_for_update(of=("self",)).select_related("order", "account").get(pk=payment_id)
         op = Operation.objects.select_for_update().get(pk=op_id)
         unknown = isinstance(exc, ProviderUnavailable) and not read_only
         op.result = R.UNKNOWN if unknown else R.FAILED
@@ -383,8 +472,11 @@ def _apply_declined(payment: Payment, exc: ProviderDeclined) -> None:
 
 
 def _remember_ref(payment: Payment, ref: str) -> None:
+    """Record a provider id of this payment (one statement: an id already recorded is left as it is)."""
     if ref:
-        ProviderReference.objects.get_or_create(account_id=payment.account_id, ref=ref, defaults={"payment": payment})
+        ProviderReference.objects.bulk_create(
+            [ProviderReference(account_id=payment.account_id, ref=ref, payment=payment)], ignore_conflicts=True
+        )
 
 
 def _move(payment: Payment, target: PaymentState) -> None:
@@ -430,8 +522,13 @@ def _safe_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
 
 def _complete(payment_id: str, op_id: str, snap: TransactionSnapshot, *, data: dict[str, Any] | None = None) -> Payment:
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().select_related("order").get(pk=payment_id)
-        op = Operation.objects.select_for_update().get(pk=op_id)
+        payment = Payment.objects.select_for_update(of=("self",)).select_related("order", "account").get(pk=payment_id)
+        # The whole history in one read, locked: it holds this operation, and the ledger check below replays it
+        # (with this operation's new result applied in memory) instead of reading it again.
+        history = list(Operation.objects.select_for_update().filter(payment_id=payment_id).order_by("created_at", "id"))
+        op = next((o for o in history if o.pk == op_id), None)
+        if op is None:
+            raise Operation.DoesNotExist(f"operation {op_id} of payment {payment_id}")
         snap = _known_amounts(payment, snap)
         kind = Action(op.kind)
         op.result = R.SUCCEEDED
@@ -445,16 +542,19 @@ def _complete(payment_id: str, op_id: str, snap: TransactionSnapshot, *, data: d
             op.data["captured"] = True
         if snap.status is ProviderStatus.PENDING_REVIEW:
             op.message = snap.review_reason[:500]
-        op.save()
+        op.save(update_fields=["result", "completed_at", "provider_ref", "request_id", "data", "message"])
         _apply_snapshot(payment, _hold_timeout_view(payment, snap))
         if kind is Action.REPORT_SHIPMENT:
             payment.shipment_reported = True
         if snap.buyer_token:
             payment.buyer_token = snap.buyer_token
-            remember_buyer_token(payment, snap.buyer_token)
-        _check_ledger(payment)
+        _check_ledger(payment, history)
         payment.save()
         events.publish(payment, _event_for(kind, payment))
+        if snap.buyer_token:
+            # Last: the buyer's token row is shared by every payment of that customer, so its lock is held for
+            # the shortest time (the commit right after).
+            remember_buyer_token(payment, snap.buyer_token)
         return payment
 
 
@@ -495,9 +595,10 @@ def _flag(payment: Payment, reason: str) -> None:
     Order.objects.filter(pk=payment.order_id).update(needs_review=True)
 
 
-def _check_ledger(payment: Payment) -> None:
-    """The provider's balances must equal those replayed from our own history."""
-    ours = replay(payment.operations.order_by("created_at", "id"))
+def _check_ledger(payment: Payment, history: list[Operation] | None = None) -> None:
+    """The provider's balances must equal those replayed from our own history (``history``: the payment's
+    operations in order, as read under the payment's lock and updated in memory; read here when not given)."""
+    ours = replay(history if history is not None else payment.operations.order_by("created_at", "id"))
     theirs = Balances(payment.amount, payment.captured_amount, payment.refunded_amount)
     if ours != theirs:
         _flag(
@@ -530,16 +631,27 @@ def _run(
     *,
     amount: int,
     actor: str,
-    call: Callable[[Provider], TransactionSnapshot],
+    call: Callable[[Provider], TransactionSnapshot] | None = None,
+    call_locked: Callable[[Provider, Payment], TransactionSnapshot] | None = None,
     data: dict[str, Any] | None = None,
     ensure: Callable[[Payment], None] | None = None,
     allowed_from: frozenset[PaymentState] | None = None,
 ) -> Payment:
-    payment, op = _begin(
+    """``call_locked`` receives the payment as read under the lock of step 1 (with its order and account),
+    for calls that send the order: no second read of the order."""
+    locked, op = _begin(
         payment.pk, action, amount=amount, actor=actor, data=data, ensure=ensure, allowed_from=allowed_from
     )
-    snap = _call(payment, op, call)
-    return _complete(payment.pk, op.pk, snap)
+    if call is None:
+        assert call_locked is not None  # noqa: S101 - one of the two is always given
+        with_payment = call_locked
+
+        def call(provider: Provider) -> TransactionSnapshot:
+            return with_payment(provider, locked)
+
+    snap = _call(locked, op, call)
+    done = _record_answer(op.pk, lambda: _complete(locked.pk, op.pk, snap))
+    return done if done is not None else Payment.objects.select_related("order").get(pk=locked.pk)
 
 
 # --------------------------------------------------------------------------- operations
@@ -553,7 +665,7 @@ def authorize(payment: Payment, *, actor: str) -> Payment:
         Action.AUTHORIZE,
         amount=payment.amount,
         actor=actor,
-        call=lambda p: p.authorize(order_data(payment), capture=capture),
+        call_locked=lambda p, locked: p.authorize(order_data(locked), capture=capture),
     )
 
 
@@ -565,7 +677,7 @@ def charge_with_token(payment: Payment, *, token: str, actor: str, kind: Action 
         kind,
         amount=payment.amount,
         actor=actor,
-        call=lambda p: p.charge_token(token, order_data(payment), capture=capture),
+        call_locked=lambda p, locked: p.charge_token(token, order_data(locked), capture=capture),
     )
 
 
@@ -573,40 +685,58 @@ def resend_lost_charge(payment: Payment, *, token: str, actor: str) -> Payment:
     """Settle a token charge whose answer was lost *before any provider id was stored* (the worker died
     mid-call, or the call timed out): ``refresh`` cannot ask the provider about a transaction we have no
     id for. Only for providers that refuse a second transaction with the same ``shop_transaction_no``
-    (atone, protocol note §7; the billing app keeps the list): the re-send is then a keyed probe, not a
-    blind retry — it creates the transaction if the first call never arrived, and is refused if it did.
+    (atone, protocol note §7; the billing app and the janitor keep the list): the re-send is then a keyed
+    probe, not a blind retry — it creates the transaction if the first call never arrived, and is refused if
+    it did.
 
     - accepted or declined → the first call never arrived: the earlier operation is closed as failed
       and the new answer is recorded as usual;
     - refused (duplicate, or any other request error) → a transaction may exist: the outcome stays
       unknown, the payment is flagged 要確認 for staff (atone's console or its 決済Webhook gives the id);
     - unavailable → still unknown; a later re-send is as safe as this one.
-    Used by kessai.billing's recovery of crashed runs (docs/billing.md)."""
+    Used by kessai.billing's recovery of crashed runs (docs/billing.md) and by the janitor."""
+    capture = payment.capture_mode == CaptureMode.IMMEDIATE
+    return _resend_lost(
+        payment, Action.CHARGE, actor, lambda p, locked: p.charge_token(token, order_data(locked), capture=capture)
+    )
+
+
+def resend_lost_authorization(payment: Payment, *, actor: str) -> Payment:
+    """:func:`resend_lost_charge` for a server-side authorization (与信 from the order data: NP後払い, GMO後払い,
+    which refuse a second registration of the same 加盟店取引ID). Used by the janitor."""
+    capture = payment.capture_mode == CaptureMode.IMMEDIATE
+    return _resend_lost(
+        payment, Action.AUTHORIZE, actor, lambda p, locked: p.authorize(order_data(locked), capture=capture)
+    )
+
+
+def _resend_lost(
+    payment: Payment, kind: Action, actor: str, call: Callable[[Provider, Payment], TransactionSnapshot]
+) -> Payment:
     with transaction.atomic():
         locked = Payment.objects.select_for_update().select_related("account", "order").get(pk=payment.pk)
-        open_ops = list(
-            locked.operations.select_for_update().filter(kind=Action.CHARGE, result__in=[R.PENDING, R.UNKNOWN])
-        )
+        open_ops = list(locked.operations.select_for_update().filter(kind=kind, result__in=[R.PENDING, R.UNKNOWN]))
         if locked.provider_ref or not open_ops or locked.state not in (S.AUTHORIZING, S.UNKNOWN):
             raise InvalidTransition(
-                _("結果不明の継続課金がないため、再送できません。"), current=locked.state_enum, action=Action.CHARGE
+                _("結果不明の与信がないため、再送できません。"),
+                current=locked.state_enum,
+                action=kind,
             )
         if any(op.result == R.PENDING and not _is_stale(op) for op in open_ops):
             raise PaymentBusy(
                 _("この決済は処理中です。しばらくしてから再度お試しください。"),
                 current=locked.state_enum,
-                action=Action.CHARGE,
+                action=kind,
             )
         op = Operation.objects.create(
             payment=locked,
-            kind=Action.CHARGE,
+            kind=kind,
             amount=locked.amount,
             actor=actor,
             data={"resend_of": [o.pk for o in open_ops]},
         )
-    capture = locked.capture_mode == CaptureMode.IMMEDIATE
     try:
-        snap = provider_for(locked.account).charge_token(token, order_data(locked), capture=capture)
+        snap = call(provider_for(locked.account), locked)
     except ProviderPending as exc:
         if exc.snapshot is None:
             _fail(locked.pk, op.pk, exc)
@@ -633,7 +763,7 @@ def resend_lost_charge(payment: Payment, *, token: str, actor: str) -> Payment:
             _flag(
                 held,
                 _(
-                    "継続課金の再送が拒否されました(%(code)s)。前回の送信で取引が登録された可能性があります。決済会社の管理画面で取引番号%(no)sを確認してください。"
+                    "結果不明の与信の再送が拒否されました(%(code)s)。前回の送信で取引が登録された可能性があります。決済会社の管理画面で取引番号%(no)sを確認してください。"
                 )
                 % {"code": exc.code, "no": held.shop_transaction_no},
             )
@@ -652,6 +782,34 @@ def _close_lost(ops: list[Operation]) -> None:
         message=_("決済会社に届いていませんでした(同じ取引番号での再送で確認)。"),
         completed_at=timezone.now(),
     )
+
+
+def close_unregistered(payment: Payment, *, actor: str) -> Payment:
+    """取引なしとして閉じる: staff confirmed in the provider's console that an authorization or token charge whose
+    answer was lost (no provider id was ever learnt) never created a transaction there. The open operations are
+    closed as failed and the payment as cancelled — nothing was authorized, nothing is left to cancel at the
+    provider; the order may be paid again. Refused once the hub knows a provider id (then ``refresh`` decides)."""
+    with transaction.atomic():
+        locked = Payment.objects.select_for_update().get(pk=payment.pk)
+        open_ops = [o for o in _open_operations(locked) if o.kind in (Action.AUTHORIZE, Action.CHARGE)]
+        if locked.provider_ref or not open_ops or locked.state not in (S.AUTHORIZING, S.UNKNOWN):
+            raise InvalidTransition(
+                _("決済IDのない結果不明の与信がないため、取引なしとして閉じることはできません。"),
+                current=locked.state_enum,
+                action=Action.CANCEL,
+            )
+        note = _("決済会社に取引がないことを確認し、取引なしとして閉じました(%(actor)s)。") % {"actor": actor}
+        for op in open_ops:
+            op.result = R.FAILED
+            op.message = (f"{op.message} {note}".strip())[:500]
+            op.completed_at = timezone.now()
+            op.save(update_fields=["result", "message", "completed_at"])
+        if locked.state == S.AUTHORIZING:
+            _move(locked, S.UNKNOWN)  # the call was abandoned mid-way: its outcome was unknown
+        _move(locked, S.CANCELLED)
+        locked.save()
+        events.publish(locked, "payment.cancelled")
+        return locked
 
 
 def confirm_checkout(payment: Payment, *, provider_ref: str, actor: str) -> Payment:
@@ -860,9 +1018,10 @@ def awaiting_provider_ref(payment: Payment) -> bool:
 def refresh(payment: Payment, *, actor: str, provider_ref: str = "") -> Payment:
     """最新の状態を取得: query the provider and reconcile. The only way an unknown outcome is settled.
 
-    ``provider_ref`` names a transaction the hub has not recorded yet (learnt from a confirmed webhook):
-    accepted only while :func:`awaiting_provider_ref` and only if the provider says it carries this
-    payment's ``shop_transaction_no``; it then becomes the payment's current transaction."""
+    ``provider_ref`` names a transaction the hub has not recorded yet (learnt from a confirmed webhook, or
+    found by staff in the provider's console): accepted only while :func:`awaiting_provider_ref` and unless the
+    provider says it carries another ``shop_transaction_no`` (GMO後払い's lookup does not say: staff's word is
+    taken); it then becomes the payment's current transaction."""
     known = (payment.provider_ref, *payment.superseded_refs)
     adopting = bool(provider_ref) and provider_ref not in known
     ref = provider_ref if adopting else payment.provider_ref
@@ -889,8 +1048,13 @@ def refresh(payment: Payment, *, actor: str, provider_ref: str = "") -> Payment:
         ensure=ensure,
         data={"provider_ref": ref} if adopting else None,
     )
+    if not adopting:
+        # The locked row's transaction: the caller's copy may predate an amount change that replaced it (a webhook
+        # read the payment, then atone's 取引更新 completed) — asking about the old one would cancel the payment
+        # (found by the fault suite).
+        ref = payment.provider_ref or ref
     snap = _call(payment, op, lambda p: p.fetch(ref))
-    if adopting and snap.shop_transaction_no != payment.shop_transaction_no:
+    if adopting and snap.shop_transaction_no and snap.shop_transaction_no != payment.shop_transaction_no:
         refused = ProviderRequestInvalid(
             _("取引%(ref)sの取引番号(%(theirs)s)がこの決済(%(ours)s)と一致しません。")
             % {"ref": ref, "theirs": snap.shop_transaction_no, "ours": payment.shop_transaction_no},
@@ -899,11 +1063,25 @@ def refresh(payment: Payment, *, actor: str, provider_ref: str = "") -> Payment:
         )
         _fail(payment.pk, op.pk, refused, read_only=True)
         raise refused
+    change = next((o for o in _open_operations(payment) if o.kind == Action.CHANGE_AMOUNT), None) if adopting else None
+    if change is not None and _amounts_unreported(snap):
+        # NP後払い's re-registration (an amount change after shipment) whose answer was lost, its new transaction
+        # found by staff in the console: it exists only because the change was accepted, so it carries the change's
+        # amount and replaces the current transaction (the provider's lookup reports no amounts).
+        snap = replace(
+            snap,
+            amount=change.amount,
+            superseded_refs=(*snap.superseded_refs, payment.provider_ref),
+            raw={**snap.raw, AMOUNTS_REPORTED_KEY: True},
+        )
     snap = _known_amounts(payment, snap)
     balances = {"amount": snap.amount, "captured": snap.captured_amount, "refunded": snap.refunded_amount}
     with transaction.atomic():
         locked = Payment.objects.select_for_update().get(pk=payment.pk)
         if not adopting and snap.status is ProviderStatus.CANCELLED and locked.state != S.CANCELLED:
+            changing = locked.operations.filter(kind=Action.CHANGE_AMOUNT, result=R.PENDING)
+            if any(not _is_stale(o) for o in changing):
+                return _change_in_flight(locked, op.pk, snap, balances)
             superseding = [o for o in _open_operations(locked) if o.kind == Action.CHANGE_AMOUNT]
             if superseding:
                 return _await_new_transaction(locked, op.pk, superseding, snap, balances)
@@ -911,7 +1089,24 @@ def refresh(payment: Payment, *, actor: str, provider_ref: str = "") -> Payment:
         Operation.objects.filter(pk=op.pk).update(
             data={**(op.data or {}), "balances": balances, "provider_status": snap.status.value}
         )
-    return _complete(payment.pk, op.pk, snap)
+    done = _complete(payment.pk, op.pk, snap)
+    # a re-registration replaced a shipped transaction: the same parcel is reported again for the new one
+    return _report_replacement_shipment(done, actor=actor) if change is not None else done
+
+
+def _change_in_flight(payment: Payment, op_id: str, snap: TransactionSnapshot, balances: dict[str, int]) -> Payment:
+    """The old transaction reads cancelled while an amount change is still in flight: with atone that is the
+    取引更新 happening (the provider cancels the superseded transaction), and the change's own answer — or, if it
+    is lost, the janitor and the provider's webhook — records the new transaction. Cancelling the payment now
+    would orphan it (found by the fault suite), so this refresh changes nothing."""
+    Operation.objects.filter(pk=op_id).update(
+        result=R.SUCCEEDED,
+        completed_at=timezone.now(),
+        provider_ref=snap.provider_ref,
+        data={"provider_status": snap.status.value, "change_in_flight": True, "seen": balances},
+        message=_("金額変更の処理中のため、旧取引の取消は反映していません。"),
+    )
+    return payment
 
 
 def _await_new_transaction(
@@ -935,15 +1130,27 @@ def _await_new_transaction(
     )
     for change in superseding:
         change.data = {**(change.data or {}), "awaiting_new_transaction": True}
-        change.save(update_fields=["data"])
-    _flag(
-        payment,
-        _(
+        if change.result == R.PENDING:
+            change.result = R.UNKNOWN  # abandoned mid-call: its outcome is unknown (and the janitor stops asking)
+        change.save(update_fields=["data", "result"])
+    # Earlier refreshes that failed were reads: nothing is in doubt about them, and left open they would keep the
+    # janitor asking the old id again and again (found by the fault suite).
+    for read in _open_operations(payment):
+        if read.kind == Action.REFRESH and read.pk != op_id:
+            read.result = R.FAILED
+            read.completed_at = timezone.now()
+            read.save(update_fields=["result", "completed_at"])
+    if provider_for(payment.account).capabilities.webhooks:
+        reason = _(
             "金額変更の結果が不明です。旧取引%(ref)sは取消済みのため、新しい取引が作られた可能性があります。"
             "決済会社のWebhookで新しい取引が届くと自動で反映されます。"
-        )
-        % {"ref": snap.provider_ref},
-    )
+        ) % {"ref": snap.provider_ref}
+    else:  # NP後払い's re-registration: no notice will name the new transaction, staff look it up
+        reason = _(
+            "金額変更の結果が不明です。旧取引%(ref)sは取消済みのため、新しい取引が作られた可能性があります。"
+            "決済会社の管理画面で取引番号%(no)sの新しい取引を確認し、取引IDを指定して「最新の状態を取得」を実行してください。"
+        ) % {"ref": snap.provider_ref, "no": payment.shop_transaction_no}
+    _flag(payment, reason)
     payment.save()
     return payment
 
@@ -962,7 +1169,10 @@ def _resolve_open_operations(payment: Payment, snap: TransactionSnapshot, *, exc
         elif kind is Action.CANCEL:
             done = status is ProviderStatus.CANCELLED
         elif kind is Action.REFUND:
-            done = snap.refunded_amount >= payment.refunded_amount + op.amount
+            # Against the refunds recorded as done, not payment.refunded_amount: a refresh while this refund was in
+            # flight already copied the provider's total, this refund included (found by the fault suite).
+            recorded = payment.operations.filter(kind=Action.REFUND, result=R.SUCCEEDED).exclude(pk=op.pk)
+            done = snap.refunded_amount >= sum(recorded.values_list("amount", flat=True)) + op.amount
         elif kind is Action.CHANGE_AMOUNT:
             done = snap.amount == op.amount and not _amounts_unreported(snap)
         elif kind is Action.REPORT_SHIPMENT:

@@ -125,6 +125,10 @@ class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
+    # socketserver's default listen backlog is 5. Every request opens a connection (one request per connection),
+    # so a few dozen concurrent callers overflowed it: the kernel dropped their SYNs and each retried after 1 s
+    # (seen in bench/hub_overhead.py as 1-second outliers at concurrency 8 and more).
+    request_queue_size = 1024
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         logger.debug("connection error from %s", client_address, exc_info=True)

@@ -33,8 +33,8 @@ def test_metrics_count_provider_calls_by_outcome_and_show_doubt(client, fake_led
 
 
 @pytest.mark.django_db
-def test_metrics_need_the_token_when_one_is_configured(client, monkeypatch):
-    monkeypatch.setenv("KESSAI_METRICS_TOKEN", "scrape-secret")
+def test_metrics_need_the_token_when_one_is_configured(client, settings):
+    settings.KESSAI_METRICS_TOKEN = "scrape-secret"
     assert client.get("/metrics").status_code == 401
     assert client.get("/metrics", headers={"Authorization": "Bearer scrape-secret"}).status_code == 200
 

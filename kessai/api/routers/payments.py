@@ -16,6 +16,7 @@ from kessai.api.schemas.payments import (
     CaptureIn,
     ChangeAmountIn,
     PaymentOut,
+    RefreshIn,
     RefundIn,
     ShipmentIn,
     StartedPaymentOut,
@@ -26,22 +27,27 @@ from kessai.payments import selectors, services
 from kessai.payments.models import Payment
 from kessai.payments.state import InvalidTransition
 from kessai.providers.base import ProviderError
+from kessai.shops.models import Shop
 
 router = Router(tags=["payments"])
 
 
-def _out(payment: Payment) -> dict[str, Any]:
-    return payment_out(payment, selectors.payment_operations(payment.shop, payment))
+def _out(shop: Shop, payment: Payment) -> dict[str, Any]:
+    # The shop comes from the API key (loaded with it): ``payment.shop`` would cost a query per response.
+    return payment_out(payment, selectors.payment_operations(shop, payment))
 
 
 def _operate(request: HttpRequest, payment_id: str, run: Callable[[Payment, str], Payment]) -> dict[str, Any]:
-    payment = selectors.get_payment_in(shop_of(request), payment_id, environment=environment_of(request))
+    shop = shop_of(request)
+    payment = selectors.get_payment_in(shop, payment_id, environment=environment_of(request))
     try:
         result = run(payment, actor_of(request))
+    except services.RequestAlreadyRun as replay:
+        result = replay.payment  # this request's operation was begun by its first run: its outcome is in the history
     except (ProviderError, InvalidTransition) as exc:
         with_payment(exc, payment.id)
         raise
-    return _out(selectors.get_payment(payment.shop, result.id))
+    return _out(shop, selectors.get_payment(shop, result.id))
 
 
 @router.post(
@@ -76,12 +82,13 @@ def start_payment(request: HttpRequest, order_id: str, body: StartPaymentIn) -> 
             "url": f"{settings.KESSAI_PUBLIC_URL}/pay/{payment.checkout_token}",
             "widget": services.checkout_widget(payment),
         }
-    return 201, {**_out(payment), "next_action": next_action}
+    return 201, {**_out(shop, payment), "next_action": next_action}
 
 
 @router.get("/payments/{payment_id}", response=documented({200: PaymentOut}), summary="決済 / Get a payment")
 def get_payment(request: HttpRequest, payment_id: str) -> dict[str, Any]:
-    return _out(selectors.get_payment_in(shop_of(request), payment_id, environment=environment_of(request)))
+    shop = shop_of(request)
+    return _out(shop, selectors.get_payment_in(shop, payment_id, environment=environment_of(request)))
 
 
 @router.post(
@@ -149,6 +156,22 @@ def refund(request: HttpRequest, payment_id: str, body: RefundIn) -> dict[str, A
     response=documented({200: PaymentOut}, PROVIDER_ERRORS),
     summary="最新の状態を取得 / Refresh from the provider",
 )
-def refresh(request: HttpRequest, payment_id: str) -> dict[str, Any]:
-    """決済会社に問い合わせて状態を同期します。結果不明 (unknown) の操作を確定させる唯一の方法です。"""
-    return _operate(request, payment_id, lambda p, actor: services.refresh(p, actor=actor))
+def refresh(request: HttpRequest, payment_id: str, body: RefreshIn | None = None) -> dict[str, Any]:
+    """決済会社に問い合わせて状態を同期します。結果不明 (unknown) の操作を確定させる唯一の方法です。
+    決済IDのない結果不明の与信には、決済会社の管理画面で見つけた取引ID (`provider_ref`) を指定します
+    (決済会社が別の取引番号を返した場合は記録しません)。"""
+    ref = body.provider_ref if body is not None else ""
+    return _operate(request, payment_id, lambda p, actor: services.refresh(p, actor=actor, provider_ref=ref))
+
+
+@router.post(
+    "/payments/{payment_id}/close-unregistered",
+    response=documented({200: PaymentOut}, PROVIDER_ERRORS),
+    summary="取引なしとして閉じる / Close an unknown authorization the provider never registered",
+)
+def close_unregistered(request: HttpRequest, payment_id: str) -> dict[str, Any]:
+    """結果不明で決済IDのない与信について、決済会社の管理画面で取引がないことを確認したときに、与信失敗として
+    閉じます (cancelled)。決済IDが分かっている決済には使えません (`refresh` を使います)。
+    For an authorization whose outcome is unknown and whose provider id was never learnt: after checking the
+    provider's console shows no transaction with its number, close it (cancelled; the order may be paid again)."""
+    return _operate(request, payment_id, lambda p, actor: services.close_unregistered(p, actor=actor))

@@ -10,7 +10,7 @@ from ninja import Field, Schema
 from pydantic import ConfigDict
 
 from kessai.api.pagination import PageParams
-from kessai.api.schemas.common import InputSchema, PaymentStateName
+from kessai.api.schemas.common import InputSchema, PaymentStateName, QueryDateTime
 from kessai.payments.models import Order, Payment
 
 ORDER_EXAMPLE: dict[str, Any] = {
@@ -127,8 +127,10 @@ class OrderList(Schema):
 class OrderListParams(PageParams):
     state: PaymentStateName | None = Field(None, description="決済状況 / payment state")
     provider: str | None = Field(None, max_length=40, description="決済会社コード / provider code")
-    created_from: datetime | None = Field(None, description="受注日時の下限 (含む, ISO 8601; タイムゾーン省略時はJST)")
-    created_to: datetime | None = Field(None, description="受注日時の上限 (含まない, ISO 8601)")
+    created_from: QueryDateTime | None = Field(
+        None, description="受注日時の下限 (含む, ISO 8601; タイムゾーン省略時はJST)"
+    )
+    created_to: QueryDateTime | None = Field(None, description="受注日時の上限 (含まない, ISO 8601)")
     q: str | None = Field(None, max_length=200, description="注文番号・氏名・電話番号・決済ID")
     needs_review: bool | None = Field(None, description="要確認のみ / only orders flagged for review")
 

@@ -75,6 +75,15 @@ class RefundIn(InputSchema):
     reason: str = Field("", max_length=200)
 
 
+class RefreshIn(InputSchema):
+    provider_ref: str = Field(
+        "",
+        max_length=100,
+        description="決済会社の管理画面で見つけた取引ID: 結果不明で決済IDのない与信の取引として確認して記録します "
+        "/ a transaction id found in the provider's console for an authorization whose outcome and id are unknown",
+    )
+
+
 def operation_out(op: Operation) -> dict[str, Any]:
     return {
         "id": op.id,

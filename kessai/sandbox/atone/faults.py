@@ -11,6 +11,9 @@ Applied in this order to every REST request:
 4. ``drop_after_store``: for the next N *successful mutating* requests (create, settle, refund),
    store the change, then close the connection without any response.
 
+Webhooks: ``webhook_duplicate`` (a delivery sent twice) and ``webhook_delay_ms`` (deliveries held back a random
+0–N ms, so they leave out of order); see :mod:`kessai.sandbox.faults`.
+
 The settings are plain data; consuming them happens under the store lock.
 """
 
@@ -24,6 +27,7 @@ __all__ = ["FaultSettings", "FaultSpecError"]
 
 class FaultSettings(_SharedFaultSettings):
     EXTRA = ("eatn0399",)
+    WEBHOOKS = True
 
     def take_eatn0399(self) -> bool:
         return self.take("eatn0399")

@@ -248,6 +248,7 @@ class WebhookDelivery:
     status: DeliveryStatus = DeliveryStatus.PENDING
     attempts: list[DeliveryAttempt] = field(default_factory=list)
     failure_notice: FailureNotice | None = None
+    duplicate_of: int | None = None  # the webhook_duplicate fault: the delivery this one repeats
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -259,6 +260,7 @@ class WebhookDelivery:
             "created_at": isoformat(self.created_at),
             "status": self.status.value,
             "attempts": [a.to_json() for a in self.attempts],
+            "duplicate_of": self.duplicate_of,
             "failure_notice": self.failure_notice.to_json() if self.failure_notice else None,
         }
 

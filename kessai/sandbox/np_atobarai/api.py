@@ -178,7 +178,7 @@ class NpApi:
 
     def _apply_faults(self) -> Response | None:
         with self.store.lock:
-            latency_ms = self.store.faults.latency_ms
+            latency_ms = self.store.faults.take_latency()
         if latency_ms:
             time.sleep(latency_ms / 1000)
         with self.store.lock:

@@ -9,6 +9,9 @@ Applied in this order to every REST request (not to ``/apps/`` nor ``/_sandbox/`
 3. ``drop_after_store``: for the next N *successful mutating* requests (POST, PUT), store the change,
    then close the connection without any response.
 
+Webhooks: ``webhook_duplicate`` (a delivery sent twice) and ``webhook_delay_ms`` (deliveries held back a random
+0–N ms, so they leave out of order); see :mod:`kessai.sandbox.faults`.
+
 The settings are plain data; consuming them happens under the store lock.
 """
 
@@ -22,3 +25,4 @@ __all__ = ["FaultSettings", "FaultSpecError"]
 
 class FaultSettings(_SharedFaultSettings):
     EXTRA = ()
+    WEBHOOKS = True

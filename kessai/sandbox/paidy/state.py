@@ -300,6 +300,7 @@ class WebhookDelivery:
     created_at: datetime
     status: DeliveryStatus = DeliveryStatus.PENDING
     attempts: list[DeliveryAttempt] = field(default_factory=list)
+    duplicate_of: int | None = None  # the webhook_duplicate fault: the delivery this one repeats
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -310,6 +311,7 @@ class WebhookDelivery:
             "created_at": iso(self.created_at),
             "status": self.status.value,
             "attempts": [a.to_json() for a in self.attempts],
+            "duplicate_of": self.duplicate_of,
         }
 
 

@@ -54,16 +54,25 @@ class WebhookSender:
         if not merchant.webhook_url:
             return None
         with self._store.lock:
-            delivery = WebhookDelivery(
-                id=len(self._store.deliveries) + 1,
-                merchant=merchant.public_key,
-                url=merchant.webhook_url,
-                payload=payload,
-                created_at=self._store.now(),
-            )
-            self._store.deliveries.append(delivery)
-        self._schedule(delivery, delay=0.0, generation=None)
-        return delivery
+            # Faults (``webhook_duplicate``, ``webhook_delay_ms``): a second delivery with the same body, and
+            # random hold-backs so that deliveries leave out of order.
+            copies = 2 if self._store.faults.take_webhook_duplicate() else 1
+            deliveries: list[WebhookDelivery] = []
+            for _ in range(copies):
+                delivery = WebhookDelivery(
+                    id=len(self._store.deliveries) + 1,
+                    merchant=merchant.public_key,
+                    url=merchant.webhook_url,
+                    payload=payload,
+                    created_at=self._store.now(),
+                    duplicate_of=deliveries[0].id if deliveries else None,
+                )
+                self._store.deliveries.append(delivery)
+                deliveries.append(delivery)
+            delays = [self._store.faults.webhook_delay() for _ in deliveries]
+        for delivery, delay in zip(deliveries, delays, strict=True):
+            self._schedule(delivery, delay=delay, generation=None)
+        return deliveries[0]
 
     def _schedule(self, delivery: WebhookDelivery, delay: float, generation: int | None) -> None:
         with self._condition:

@@ -310,3 +310,34 @@ def test_unreported_shipments_lists_authorized_np_payments_with_their_age(np: Np
     assert rows[0].authorized_at == old.operations.get().completed_at
     other_shop = factories.shop("別のショップ")
     assert selectors.unreported_shipments(other_shop) == []
+
+
+def test_a_lost_reregistration_answer_is_linked_by_staff_and_the_parcel_reported_again(np: NpShop) -> None:
+    # found by the fault suite: an amount change after shipment makes a new NP transaction; its answer lost, the
+    # old one reads cancelled and NP sends no notice — staff find the new one in NP's console by the 取引番号
+    payment = services.report_shipment(np.pay(), carrier="yamato", tracking_no="123456789012", actor="t")
+    old_ref = payment.provider_ref
+    items: list[Mapping[str, Any]] = [{"sku": "P-1", "name": "1人掛けソファ", "unit_price": 12800, "quantity": 1}]
+    np.emulator.app.set_faults(drop_after_store=1)
+    with pytest.raises(ProviderUnavailable):
+        services.change_amount(payment, amount=12800, items=items, actor="user:staff")
+    [new_ref] = [t["transaction"]["np_transaction_id"] for t in np.emulator.app.ledger()["transactions"]][1:]
+
+    waiting = services.refresh(payment, actor="janitor")
+    assert (waiting.state, waiting.provider_ref, waiting.needs_review) == ("captured", old_ref, True)
+    assert "決済会社の管理画面で取引番号" in waiting.review_reason  # no webhook will come
+    assert services.resolve_refresh_targets() == []  # the janitor stops asking the old id
+
+    linked = services.refresh(waiting, actor="user:staff", provider_ref=new_ref)
+
+    assert (linked.state, linked.provider_ref, linked.amount, linked.captured_amount) == (
+        "captured",
+        new_ref,
+        12800,
+        12800,
+    )
+    assert linked.superseded_refs == [old_ref]
+    assert ("change_amount", "succeeded") in ops(linked)  # settled by the new transaction's existence
+    assert ops(linked)[-2:] == [("refresh", "succeeded"), ("report_shipment", "succeeded")]
+    assert np.emulator.tx(new_ref)["life"] == "shipped"  # the same parcel reported for the new transaction
+    assert_ledger_agrees(linked)

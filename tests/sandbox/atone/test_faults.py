@@ -49,6 +49,9 @@ def test_http_5xx_by_probability_with_a_status(api: httpx.Client, token: str, co
         "http_5xx": {"count": 0, "probability": 0.0, "status": 503},
         "eatn0399": {"count": 0},
         "drop_after_store": {"count": 0},
+        "webhook_duplicate": {"count": 0, "probability": 0.0},
+        "webhook_delay_ms": 0,
+        "injected": {"http_5xx": 3},
     }
     assert api.post("/transactions", json=create_body(token)).status_code == 200
 

@@ -198,3 +198,33 @@ def test_reset_discards_scheduled_retries(sandbox_config: AtoneSandboxConfig) ->
     finally:
         app.close()
     assert len(receiver.received) == 1
+
+
+def test_duplicate_and_delay_faults_repeat_and_reorder_deliveries(
+    api: httpx.Client, control: httpx.Client, token: str, sandbox: AtoneSandbox
+) -> None:
+    receiver = WebhookReceiver()
+    with webhook_receiver(receiver) as hooks:
+        configure(control, payment_webhook_url=hooks.url + "/p")
+        faults = control.post("/faults", json={"webhook_duplicate": {"count": 1}, "webhook_delay_ms": 300}).json()
+        assert (faults["webhook_duplicate"], faults["webhook_delay_ms"]) == ({"count": 1, "probability": 0.0}, 300)
+        ids = [
+            api.post("/transactions", json=create_body(token, shop_transaction_no=f"D-{n}")).json()["id"]
+            for n in range(8)
+        ]
+        assert sandbox.wait_for_webhooks(5)
+    received = [h.body["id"] for h in receiver.received]
+    assert sorted(received) == sorted([*ids, ids[0]])  # the first one twice (count 1), every one delivered
+    assert received != [ids[0], *ids]  # random hold-backs of up to 300 ms: not in the order they were made
+    log = control.get("/webhooks").json()["deliveries"]
+    assert [(d["id"], d["duplicate_of"], d["payload"]["id"]) for d in log[:2]] == [(1, None, ids[0]), (2, 1, ids[0])]
+    injected = control.get("/faults").json()["injected"]
+    assert injected == {"webhook_delay": 9, "webhook_duplicate": 1}
+
+
+def test_webhook_faults_are_validated(control: httpx.Client) -> None:
+    assert control.post("/faults", json={"webhook_duplicate": {"probability": 2}}).status_code == 400
+    assert control.post("/faults", json={"webhook_duplicate": {"every": 1}}).status_code == 400
+    assert control.post("/faults", json={"webhook_delay_ms": -1}).status_code == 400
+    assert control.post("/faults", json={"webhook_duplicate": {"probability": 0.5}}).status_code == 200
+    assert control.delete("/faults").json()["webhook_duplicate"] == {"count": 0, "probability": 0.0}

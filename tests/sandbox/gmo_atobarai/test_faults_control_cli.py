@@ -58,6 +58,7 @@ def test_faults_are_validated_and_cleared(control: httpx.Client) -> None:
         "http_5xx": {"count": 0, "probability": 0.0, "status": 503},
         "system_error": {"count": 0},
         "drop_after_store": {"count": 0},
+        "injected": {},
     }
 
 

@@ -41,6 +41,9 @@ def test_http_5xx_by_probability_with_a_status_and_delete_clears(api: httpx.Clie
         "latency_ms": 0,
         "http_5xx": {"count": 0, "probability": 0.0, "status": 503},
         "drop_after_store": {"count": 0},
+        "webhook_duplicate": {"count": 0, "probability": 0.0},
+        "webhook_delay_ms": 0,
+        "injected": {"http_5xx": 1},
     }
     assert api.get("/tokens").status_code == 200
 

@@ -144,3 +144,19 @@ def test_reset_discards_pending_deliveries(control: httpx.Client, sandbox: Paidy
     control.post("/reset")
     time.sleep(0.05)
     assert control.get("/webhooks").json()["deliveries"] == []
+
+
+def test_duplicate_fault_sends_a_delivery_twice(
+    api: httpx.Client, control: httpx.Client, sandbox: PaidySandbox, receiver: tuple[Receiver, RunningServer]
+) -> None:
+    sink, server = receiver
+    _point_at(control, server.url + "/hooks")
+    control.post("/faults", json={"webhook_duplicate": 1, "webhook_delay_ms": 50})
+    pid = checkout(control)["id"]
+    api.post(f"/payments/{pid}/captures", json={})
+    assert sandbox.wait_for_webhooks()
+    statuses = [(b["payment_id"], b["status"]) for b in sink.bodies]
+    assert sorted(statuses) == sorted([(pid, "authorize_success")] * 2 + [(pid, "capture_success")])
+    deliveries = control.get("/webhooks").json()["deliveries"]
+    assert [d["duplicate_of"] for d in deliveries] == [None, 1, None]
+    assert control.get("/faults").json()["injected"] == {"webhook_delay": 3, "webhook_duplicate": 1}
