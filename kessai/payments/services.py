@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -310,20 +310,17 @@ def _begin(
 ) -> tuple[Payment, Operation]:
     """``allowed_from`` replaces the action's usual start states (与信内容変更 also starts from 保留)."""
     with transaction.atomic():
-        # One statement: lock the payment row (only that row: ``of=self``, the account and order are read, not
-        # locked, so operations on other payments of the same account do not queue behind it) and look up the
-        # earliest in-flight operation of its history alongside.
-        payment = (
-            Payment.objects.select_for_update(of=("self",))
-            .select_related("account", "order")
-            .annotate(
-                blocking_op_id=Subquery(
-                    Operation.objects.filter(payment=OuterRef("pk"), result__in=[R.PENDING, R.UNKNOWN])
-                    .order_by("created_at", "id")
-                    .values("pk")[:1]
-                )
-            )
-            .get(pk=payment_id)
+        # Lock the payment row (only that row: ``of=self``, the account and order are read, not locked, so
+        # operations on other payments of the same account do not queue behind it).
+        payment = Payment.objects.select_for_update(of=("self",)).select_related("account", "order").get(pk=payment_id)
+        # The in-flight operation is looked up in its own statement, AFTER the lock is held. It must not be a
+        # subquery of the locking SELECT: under READ COMMITTED, PostgreSQL re-reads only the locked row once the lock
+        # wait ends, a subquery keeps the snapshot from before the wait and misses the pending operation of the
+        # request that held the lock — two concurrent cancels both reached the provider (tests/scaleout).
+        blocking = (
+            Operation.objects.filter(payment=payment, result__in=[R.PENDING, R.UNKNOWN])
+            .order_by("created_at", "id")
+            .first()
         )
         request = REQUEST_KEY.get()
         if (
@@ -341,9 +338,7 @@ def _begin(
                 current=payment.state_enum,
                 action=action,
             )
-        blocking_id = getattr(payment, "blocking_op_id", None)
-        if action is not Action.REFRESH and blocking_id is not None:
-            blocking = Operation.objects.get(pk=blocking_id)
+        if action is not Action.REFRESH and blocking is not None:
             if blocking.result == R.PENDING and not _is_stale(blocking):
                 raise PaymentBusy(
                     _("この決済は処理中です。しばらくしてから再度お試しください。"),
@@ -1179,6 +1174,12 @@ def _resolve_open_operations(payment: Payment, snap: TransactionSnapshot, *, exc
             done = snap.shipment_reported
         else:
             done = False
+        if not done and kind is not Action.REFRESH and op.created_at > timezone.now() - STALE_PENDING_AFTER:
+            # Not done *yet*: a call that timed out may still be processed by the provider (it sleeps, then applies
+            # the change). Calling it failed now invites the caller to do it again, twice over once the first one
+            # lands (a double refund, found by the fault suite); it stays unknown until the operation lease has
+            # run out, then the janitor decides.
+            continue
         op.result = R.SUCCEEDED if done else R.FAILED
         note = _("状態確認により確定しました。")
         if (
