@@ -2,8 +2,8 @@
 back-office, 本番開始チェック, 継続課金 and checkout page can be requested with real ids.
 
 The security tests (CSRF, forms, headers, inline scripts) iterate over :func:`url_patterns`, so a page or a
-form added tomorrow is covered without touching them; a new URL parameter name fails loudly until
-:data:`SAMPLE_KWARGS` knows a value for it.
+form added tomorrow is covered without touching them; a new URL parameter name fails loudly (KeyError) until
+:func:`make_world` gives a value for it.
 """
 
 from __future__ import annotations
