@@ -66,10 +66,6 @@ CLAIM_LEASE = payment_services.STALE_PENDING_AFTER
 
 SCHEDULER_ACTOR = "scheduler"
 
-# Threads of a run-due pass on PostgreSQL when none are asked for: enough to overlap providers' latency (a charge
-# waits ~50 ms on the network and costs ~10 ms of CPU), few enough to keep database connections and the GIL calm.
-# Measured in docs/benchmarks.md; SQLite serialises writers, so it runs one.
-POSTGRES_CONCURRENCY = 8
 MAX_MONTHS = 120
 
 
@@ -814,11 +810,6 @@ def _recover(cycle_id: str, today: date, actor: str, result: RunResult) -> None:
 
 
 # --------------------------------------------------------------------------- the due run
-
-
-def default_concurrency() -> int:
-    """Threads for a pass when the caller names none: :data:`POSTGRES_CONCURRENCY` on PostgreSQL, else 1."""
-    return POSTGRES_CONCURRENCY if connections["default"].vendor == "postgresql" else 1
 
 
 def run_due(

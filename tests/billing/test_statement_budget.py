@@ -24,10 +24,10 @@ from tests.billing.helpers import CUSTOMER, atone_account, items, jst
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# One charge through payments.services.charge_with_token against atone: lock (with the in-flight check), move
-# to authorizing, pending operation — committed; then lock, history, operation, provider reference, buyer
-# token, payment, outbox event — committed.
-CHARGE_STATEMENTS = 10
+# One charge through payments.services.charge_with_token against atone: lock, in-flight check (after the lock:
+# see services._begin), move to authorizing, pending operation — committed; then lock, history, operation,
+# provider reference, payment, outbox event, buyer token — committed.
+CHARGE_STATEMENTS = 11
 CHARGE_TRANSACTIONS = 2
 # One due cycle in a run: its charge and the UPDATE that settles it.
 PER_CYCLE_STATEMENTS = CHARGE_STATEMENTS + 1

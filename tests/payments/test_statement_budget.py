@@ -16,15 +16,15 @@ from tests import factories
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# begin: lock (with the in-flight check), [move to authorizing], pending operation — committed; complete: lock,
-# history, operation, [provider reference], payment, outbox event — committed.
-AUTHORIZE_STATEMENTS = 9
-CAPTURE_STATEMENTS = 7
-CANCEL_STATEMENTS = 7
+# begin: lock, in-flight check (after the lock: see services._begin), [move to authorizing], pending operation —
+# committed; complete: lock, history, operation, [provider reference], payment, outbox event — committed.
+AUTHORIZE_STATEMENTS = 10
+CAPTURE_STATEMENTS = 8
+CANCEL_STATEMENTS = 8
 OPERATION_TRANSACTIONS = 2
 # start_payment with a buyer token: payment method, fee tiers (twice), earlier payments, the fee line under the
 # order's lock, payment insert, then the charge.
-TOKEN_PAYMENT_STATEMENTS = 15
+TOKEN_PAYMENT_STATEMENTS = 16
 TOKEN_PAYMENT_TRANSACTIONS = 3
 
 
