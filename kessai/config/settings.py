@@ -146,6 +146,14 @@ DATABASES = {
         os.environ.get("DATABASE_URL", DEFAULT_SQLITE), conn_max_age=60, conn_health_checks=True
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
+    "KESSAI_DB_SERVER_SIDE_BINDING", default=True
+):
+    # Server-side parameter binding lets psycopg prepare the statements a connection keeps repeating (from the 5th
+    # run): PostgreSQL then skips parsing and planning them, about a third of its CPU per payment operation
+    # (docs/benchmarks.md). 0 goes back to client-side binding, e.g. behind a pooler that cannot keep prepared
+    # statements.
+    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     # IMMEDIATE transactions serialise writers, which is what select_for_update gives us on PostgreSQL.

@@ -1073,6 +1073,10 @@ def refresh(payment: Payment, *, actor: str, provider_ref: str = "") -> Payment:
     balances = {"amount": snap.amount, "captured": snap.captured_amount, "refunded": snap.refunded_amount}
     with transaction.atomic():
         locked = Payment.objects.select_for_update().get(pk=payment.pk)
+        if not adopting and snap.provider_ref and snap.provider_ref in locked.superseded_refs:
+            # An amount change completed while this refresh asked about the transaction it replaced: the old one's
+            # state must not override the new one (found by the fault suite).
+            return _change_in_flight(locked, op.pk, snap, balances)
         if not adopting and snap.status is ProviderStatus.CANCELLED and locked.state != S.CANCELLED:
             changing = locked.operations.filter(kind=Action.CHANGE_AMOUNT, result=R.PENDING)
             if any(not _is_stale(o) for o in changing):
@@ -1084,22 +1088,24 @@ def refresh(payment: Payment, *, actor: str, provider_ref: str = "") -> Payment:
         Operation.objects.filter(pk=op.pk).update(
             data={**(op.data or {}), "balances": balances, "provider_status": snap.status.value}
         )
-    done = _complete(payment.pk, op.pk, snap)
+        # In the same transaction: operations settled by this answer and the payment moved by it commit together (a
+        # process killed in between left a charge "succeeded" on a payment still unknown, without its id).
+        done = _complete(payment.pk, op.pk, snap)
     # a re-registration replaced a shipped transaction: the same parcel is reported again for the new one
     return _report_replacement_shipment(done, actor=actor) if change is not None else done
 
 
 def _change_in_flight(payment: Payment, op_id: str, snap: TransactionSnapshot, balances: dict[str, int]) -> Payment:
-    """The old transaction reads cancelled while an amount change is still in flight: with atone that is the
-    取引更新 happening (the provider cancels the superseded transaction), and the change's own answer — or, if it
-    is lost, the janitor and the provider's webhook — records the new transaction. Cancelling the payment now
-    would orphan it (found by the fault suite), so this refresh changes nothing."""
+    """The old transaction reads cancelled while an amount change is still in flight (or has just replaced it):
+    with atone that is the 取引更新 happening (the provider cancels the superseded transaction), and the change's own
+    answer — or, if it is lost, the janitor and the provider's webhook — records the new transaction. Cancelling
+    the payment now would orphan it (found by the fault suite), so this refresh changes nothing."""
     Operation.objects.filter(pk=op_id).update(
         result=R.SUCCEEDED,
         completed_at=timezone.now(),
         provider_ref=snap.provider_ref,
         data={"provider_status": snap.status.value, "change_in_flight": True, "seen": balances},
-        message=_("金額変更の処理中のため、旧取引の取消は反映していません。"),
+        message=_("金額変更で置き換えられる旧取引の状態のため、反映していません。"),
     )
     return payment
 
@@ -1150,6 +1156,10 @@ def _await_new_transaction(
     return payment
 
 
+# Operations that move money again when repeated (a second partial refund; a second 取引更新 / re-registration).
+_NOT_REPEATABLE = frozenset({Action.REFUND, Action.CHANGE_AMOUNT})
+
+
 def _resolve_open_operations(payment: Payment, snap: TransactionSnapshot, *, exclude: str) -> None:
     """Decide unknown (and stale pending) operations from the provider's current view."""
     for op in payment.operations.select_for_update().filter(result__in=[R.UNKNOWN, R.PENDING]).exclude(pk=exclude):
@@ -1174,11 +1184,12 @@ def _resolve_open_operations(payment: Payment, snap: TransactionSnapshot, *, exc
             done = snap.shipment_reported
         else:
             done = False
-        if not done and kind is not Action.REFRESH and op.created_at > timezone.now() - STALE_PENDING_AFTER:
+        if not done and kind in _NOT_REPEATABLE and op.created_at > timezone.now() - STALE_PENDING_AFTER:
             # Not done *yet*: a call that timed out may still be processed by the provider (it sleeps, then applies
             # the change). Calling it failed now invites the caller to do it again, twice over once the first one
             # lands (a double refund, found by the fault suite); it stays unknown until the operation lease has
-            # run out, then the janitor decides.
+            # run out, then the janitor decides. (A repeated capture, cancel or shipment report is refused or
+            # "already done" at the provider, so those are decided at once.)
             continue
         op.result = R.SUCCEEDED if done else R.FAILED
         note = _("状態確認により確定しました。")

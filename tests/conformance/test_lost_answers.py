@@ -179,3 +179,69 @@ def test_a_refresh_with_a_copy_read_before_an_amount_change_asks_about_the_curre
 
     assert (refreshed.state, refreshed.provider_ref, refreshed.amount) == ("authorized", changed.provider_ref, 12800)
     assert_settled(refreshed)
+
+
+def test_a_refund_not_seen_yet_stays_unknown_until_its_lease_has_run_out(
+    harness: ProviderHarness, front: Shopfront
+) -> None:
+    # found by the fault suite: a refund that timed out was still being processed by the provider; a refresh right
+    # after the timeout called it failed, the client refunded again, then the first one landed too
+    require(harness, front, "refund", "partial_refund")
+    captured = capture_or_ship(harness, front, authorized(harness, front))
+    harness.faults(http_5xx=1)  # nothing stored this time, but the hub cannot tell it from a slow provider
+    with pytest.raises(ProviderUnavailable):
+        services.refund(captured, amount=1024, actor="user:staff")
+
+    early = services.refresh(Payment.objects.get(pk=captured.pk), actor="user:staff")
+
+    assert early.operations.get(kind="refund").result == "unknown"
+    with pytest.raises(services.OutcomeUnknown):  # still no second refund
+        services.refund(early, amount=1024, actor="user:staff")
+    with time_machine.travel(timezone.now() + services.STALE_PENDING_AFTER * 2, tick=False):
+        settled = services.refresh(Payment.objects.get(pk=captured.pk), actor="janitor")
+    assert settled.operations.get(kind="refund").result == "failed"
+    assert balances(settled) == ("captured", AMOUNT, AMOUNT, 0)
+    assert harness.movements(captured.provider_ref).count(harness.refund_kind) == 0
+    assert_settled(settled)
+
+
+def test_a_refresh_that_began_before_an_amount_change_completed_does_not_roll_it_back(
+    harness: ProviderHarness, front: Shopfront, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # found by the fault suite: a webhook's refresh asked about the old transaction (cancelled by atone's 取引更新)
+    # while the change's answer was being recorded; applied afterwards, it moved the payment back and cancelled it
+    require(harness, front, "change_amount")
+    payment = authorized(harness, front)
+    held: dict[str, tuple[object, ...]] = {}
+
+    def hold(*args: object) -> None:
+        held["answer"] = args
+        raise Died
+
+    items = [{"sku": "P-1", "name": "1人掛けソファ", "unit_price": 12800, "quantity": 1}]
+    with monkeypatch.context() as patch:
+        patch.setattr(services, "_complete", hold)
+        with pytest.raises(Died):
+            services.change_amount(payment, amount=12800, items=items, actor="user:staff")
+    new_ref = held["answer"][2].provider_ref  # type: ignore[attr-defined]
+    if new_ref == payment.provider_ref:
+        pytest.skip(f"{harness.code}: an amount change keeps the transaction id")
+    real_provider_for = services.provider_for
+
+    class RecordedMeanwhile:
+        """The provider's answer to the refresh arrives after the change's answer was recorded."""
+
+        def __init__(self, account: object) -> None:
+            self.provider = real_provider_for(account)  # type: ignore[arg-type]
+
+        def fetch(self, ref: str) -> object:
+            services._complete(*held["answer"])  # type: ignore[arg-type]
+            return self.provider.fetch(ref)
+
+    monkeypatch.setattr(services, "provider_for", RecordedMeanwhile)
+
+    refreshed = services.refresh(Payment.objects.get(pk=payment.pk), actor="webhook")
+
+    assert (refreshed.state, refreshed.provider_ref, refreshed.amount) == ("authorized", new_ref, 12800)
+    assert harness.state_at_provider(new_ref) == harness.authorized_state
+    assert_settled(refreshed)

@@ -120,6 +120,14 @@ def _git(*args: str) -> str:
     return done.stdout.strip()
 
 
+def command_line() -> str:
+    """How this run was started (``python -m tests.reliability.driver …`` under scripts/pg-cluster, or pytest)."""
+    argv = list(sys.argv)
+    if argv and argv[0].endswith("driver.py"):
+        argv = ["scripts/pg-cluster", ".venv/bin/python", "-m", "tests.reliability.driver", *argv[1:]]
+    return " ".join(shlex.quote(a) for a in argv)
+
+
 def machine() -> dict[str, Any]:
     cpu = ""
     with contextlib.suppress(OSError):
@@ -325,15 +333,32 @@ class Run:
           when there is none;
         - an operation flagged 「もう一度実行してください」 (the provider's API cannot confirm it): repeat it."""
         assert self.api is not None
-        console: dict[tuple[str, str], list[str]] = {}
+        console: dict[tuple[str, str], list[reconcile.ProviderTx]] = {}
         for profile in self.profiles:
             for tx in profile.transactions(profile.ledger()):
-                console.setdefault((tx.provider, tx.shop_transaction_no), []).append(tx.ref)
+                console.setdefault((tx.provider, tx.shop_transaction_no), []).append(tx)
         for payment in hub["payments"]:
             if not payment["needs_review"]:
                 continue
+            awaiting = any((op.get("data") or {}).get("awaiting_new_transaction") for op in payment["ops"])
+            if awaiting and any(op["result"] == "unknown" for op in payment["ops"]):
+                # an amount change whose new transaction no notice named: find it in the console by the 取引番号
+                new = [
+                    tx.ref
+                    for tx in console.get((payment["provider"], payment["shop_transaction_no"]), [])
+                    if tx.ref not in payment["refs"] and tx.status in reconcile.LIVE
+                ]
+                if len(new) != 1:
+                    self.staff[f"new_transaction_in_console:{len(new)}"] += 1
+                    continue
+                key = f"staff-{payment['id']}-{secrets.token_hex(3)}"
+                answer = self.api.post(
+                    "staff_link", f"/payments/{payment['id']}/refresh", {"provider_ref": new[0]}, key
+                )
+                self.staff[f"link_new_transaction:{'ok' if answer.ok else answer.code or answer.status}"] += 1
+                continue
             if not payment["provider_ref"] and payment["state"] in ("unknown", "authorizing"):
-                found = console.get((payment["provider"], payment["shop_transaction_no"]), [])
+                found = [tx.ref for tx in console.get((payment["provider"], payment["shop_transaction_no"]), [])]
                 key = f"staff-{payment['id']}-{secrets.token_hex(3)}"
                 if len(found) == 1:
                     path, body, what = "refresh", {"provider_ref": found[0]}, "link_console_id"
@@ -431,7 +456,7 @@ def execute(config: RunConfig, database_url: str) -> dict[str, Any]:
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "commit": _git("rev-parse", "--short", "HEAD") + ("+dirty" if _git("status", "--porcelain") else ""),
         "machine": machine(),
-        "command": " ".join(shlex.quote(a) for a in sys.argv) if sys.argv else "",
+        "command": command_line(),
         "seed": config.seed,
         "config": {
             **{k: v for k, v in asdict(config).items() if k not in ("workdir", "seed")},

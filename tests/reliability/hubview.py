@@ -26,7 +26,7 @@ def _setup() -> None:
 
 def summary(shop_id: str) -> dict[str, Any]:
     """What the settle phase waits on: nothing in doubt, nothing received and not yet applied."""
-    from django.db.models import Count
+    from django.db.models import Count, Q
 
     from kessai.api.models import IdempotencyKey
     from kessai.payments.models import Operation, Payment
@@ -36,8 +36,11 @@ def summary(shop_id: str) -> dict[str, Any]:
     return {
         "open_operations": ops.count(),
         "open_operations_with_provider_id": ops.exclude(payment__provider_ref="").count(),
-        # no provider id and flagged 要確認: the janitor has done what it can; staff and the console decide
-        "open_operations_for_staff": ops.filter(payment__provider_ref="", payment__needs_review=True).count(),
+        # flagged 要確認 with no provider id, or waiting for a new transaction no notice may name: the janitor has
+        # done what it can; staff and the provider's console decide
+        "open_operations_for_staff": ops.filter(
+            Q(payment__provider_ref="", payment__needs_review=True) | Q(data__awaiting_new_transaction=True)
+        ).count(),
         "payments_in_doubt": Payment.objects.filter(shop_id=shop_id, state__in=["unknown", "authorizing"]).count(),
         "inbound_webhooks": dict(
             InboundWebhook.objects.filter(account__shop_id=shop_id)

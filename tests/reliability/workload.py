@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.reliability.client import Answer, Api
-from tests.reliability.providers import Profile
+from tests.reliability.providers import OK, Profile
 
 UNKNOWN_CODES = frozenset({"provider_unavailable", "outcome_unknown"})
 CARRIER = "yamato"
@@ -104,6 +104,7 @@ class Flow:
     payment: dict[str, Any] | None = None
     order_id: str = ""
     step: int = 0
+    outcome: str = OK
 
     def key(self, what: str) -> str:
         self.step += 1
@@ -118,6 +119,7 @@ class Flow:
 
     def run(self) -> None:
         outcome = self.rng.choices(self.profile.outcomes(), weights=(92, 5, 3)[: len(self.profile.outcomes())])[0]
+        self.outcome = outcome
         customer = self.profile.customer(base_customer(self.n), outcome)
         body = order_body(f"{self.prefix}-{self.n:06d}", self.rng, customer)
         answer = self.post("create_order", "/orders", body)
@@ -198,7 +200,10 @@ class Flow:
                 options += [(30, ("refund", "refund", {"amount": amount, "reason": "返品"}))]
             if caps.cancel_after_capture:
                 options += [(20, ("cancel", "cancel", None))]
-            if caps.change_amount and caps.capture_requires_shipment and self.profile.code == "np_atobarai":
+            # NP後払い re-registers after shipment. Not for a 審査 buyer: the re-registration would be held (審査中),
+            # a case the hub does not handle yet (docs/reliability.md, "Not covered").
+            np_reregistration = self.profile.code == "np_atobarai" and self.outcome == OK
+            if caps.change_amount and caps.capture_requires_shipment and np_reregistration:
                 options += [(10, ("change_amount", "change-amount", self.changed_amount(payment)))]
             options += [(10, refresh), (20, None)]
         elif state in ("pending_review", "unknown", "authorizing"):
