@@ -26,6 +26,11 @@ urlpatterns = [
     path("payments/<str:payment_id>/change-amount/", payments.change_amount, name="payment_change_amount"),
     path("payments/<str:payment_id>/retry/", payments.retry, name="payment_retry"),
     path("payments/<str:payment_id>/refresh/", payments.refresh, name="payment_refresh"),
+    path(
+        "payments/<str:payment_id>/close-unregistered/",
+        payments.close_unregistered,
+        name="payment_close_unregistered",
+    ),
     path("errors/", errors.error_list, name="errors"),
     path("errors/download/", errors.error_download, name="error_download"),
     path("errors/delete/", errors.error_delete, name="error_delete"),

@@ -779,6 +779,19 @@ def _close_lost(ops: list[Operation]) -> None:
     )
 
 
+def _unregistered_registrations(payment: Payment) -> list[Operation]:
+    """The open authorizations / token charges of a payment that never learnt a provider id (none otherwise)."""
+    if payment.provider_ref or payment.state not in (S.AUTHORIZING, S.UNKNOWN):
+        return []
+    return [o for o in _open_operations(payment) if o.kind in (Action.AUTHORIZE, Action.CHARGE)]
+
+
+def can_close_unregistered(payment: Payment) -> bool:
+    """True when :func:`close_unregistered` would accept ``payment`` (as read now, without a lock): an
+    authorization or token charge whose outcome is unknown and whose provider id was never learnt."""
+    return bool(_unregistered_registrations(payment))
+
+
 def close_unregistered(payment: Payment, *, actor: str) -> Payment:
     """取引なしとして閉じる: staff confirmed in the provider's console that an authorization or token charge whose
     answer was lost (no provider id was ever learnt) never created a transaction there. The open operations are
@@ -786,8 +799,8 @@ def close_unregistered(payment: Payment, *, actor: str) -> Payment:
     provider; the order may be paid again. Refused once the hub knows a provider id (then ``refresh`` decides)."""
     with transaction.atomic():
         locked = Payment.objects.select_for_update().get(pk=payment.pk)
-        open_ops = [o for o in _open_operations(locked) if o.kind in (Action.AUTHORIZE, Action.CHARGE)]
-        if locked.provider_ref or not open_ops or locked.state not in (S.AUTHORIZING, S.UNKNOWN):
+        open_ops = _unregistered_registrations(locked)
+        if not open_ops:
             raise InvalidTransition(
                 _("決済IDのない結果不明の与信がないため、取引なしとして閉じることはできません。"),
                 current=locked.state_enum,

@@ -32,6 +32,7 @@ def _urls(world: ShopWorld, payment: Payment) -> dict[str, str]:
         "payment_change_amount": {"payment_id": payment.pk},
         "payment_retry": {"payment_id": payment.pk},
         "payment_refresh": {"payment_id": payment.pk},
+        "payment_close_unregistered": {"payment_id": payment.pk},
         "error_detail": {"error_id": error.pk},
         "account_detail": {"provider": "fake"},
         "payment_method_edit": {"method_id": world.method.pk},

@@ -38,6 +38,7 @@ NOT_PAGES = {
     "backoffice:payment_change_amount": 302,
     "backoffice:payment_retry": 302,
     "backoffice:payment_refresh": 302,
+    "backoffice:payment_close_unregistered": 302,
     "backoffice:error_download": 200,  # CSV
     "backoffice:error_delete": 302,
     "golive:agency_open": 405,

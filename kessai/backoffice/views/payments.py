@@ -1,10 +1,12 @@
-"""The 「決済情報」 dialog: 売上計上, 取消, 金額変更 (取引修正), 再決済, 最新の状態を取得.
+"""The 「決済情報」 dialog: 売上計上, 取消, 金額変更 (取引修正), 再決済, 最新の状態を取得 (with a 取引ID found in the
+provider's console while the hub may be missing one), 取引なしとして閉じる.
 
 Each action calls the payment service; errors come back in Japanese inside the dialog (htmx) or as a
 message on the order page (plain form post)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -18,9 +20,10 @@ from django.utils.translation import gettext_lazy
 from kessai.backoffice import capabilities, services
 from kessai.backoffice.access import Staff, is_htmx, staff_view
 from kessai.backoffice.views.common import error_message, int_or_raw, page
+from kessai.common.text import normalize
 from kessai.payments import selectors as payment_selectors
 from kessai.payments import services as payment_services
-from kessai.payments.models import Order, Payment
+from kessai.payments.models import OperationResult, Order, Payment
 from kessai.payments.state import ALLOWED_FROM, Action, InvalidTransition, PaymentState
 from kessai.providers.base import ProviderError
 from kessai.shops.errors import NotFound, ValidationFailed
@@ -31,6 +34,10 @@ if TYPE_CHECKING:
 
 S = PaymentState
 EXTRA_LINES = 2
+# A provider's transaction id as typed by staff (after NFKC): printable ASCII without spaces, as long as the
+# payment's ``provider_ref`` column allows.
+PROVIDER_REF_MAX = Payment._meta.get_field("provider_ref").max_length or 100
+PROVIDER_REF_RE = re.compile(r"[\x21-\x7e]+")
 
 
 def payment_info_context(staff: Staff, order: Order, payment: Payment | None) -> dict[str, Any]:
@@ -40,11 +47,17 @@ def payment_info_context(staff: Staff, order: Order, payment: Payment | None) ->
     can = staff.can_operate
     show: dict[str, bool] = {}
     if payment is not None and caps is not None and state is not None:
+        # The services' own predicates read the open operations again: only asked when the history has any.
+        unsettled = any(op.result in (OperationResult.UNKNOWN, OperationResult.PENDING) for op in operations)
+        awaiting_ref = unsettled and payment_services.awaiting_provider_ref(payment)
         show = {
             "capture": caps.capture and state in ALLOWED_FROM[Action.CAPTURE],
             "cancel": state in ALLOWED_FROM[Action.CANCEL] and (state != S.CAPTURED or caps.cancel_after_capture),
             "change_amount": caps.change_amount and state in ALLOWED_FROM[Action.CHANGE_AMOUNT],
-            "refresh": bool(payment.provider_ref) and state in ALLOWED_FROM[Action.REFRESH],
+            "refresh": (bool(payment.provider_ref) or awaiting_ref) and state in ALLOWED_FROM[Action.REFRESH],
+            # 取引ID input: an unresolved operation may have created a transaction the hub has no id for
+            "refresh_ref": awaiting_ref and state in ALLOWED_FROM[Action.REFRESH],
+            "close_unregistered": unsettled and payment_services.can_close_unregistered(payment),
         }
     retry = payment is not None and state in (S.DECLINED, S.CREATED)
     lines = [dict(item) for item in order.items] + [
@@ -63,6 +76,7 @@ def payment_info_context(staff: Staff, order: Order, payment: Payment | None) ->
         else [],
         "lines": lines,
         "cancelled": state == S.CANCELLED,
+        "provider_ref_max": PROVIDER_REF_MAX,
     }
 
 
@@ -133,7 +147,7 @@ def _post_only(request: HttpRequest, staff: Staff, payment_id: str) -> Payment |
 
 
 def _operation_view(kind: str, service: Callable[..., Payment], done: StrOrPromise) -> Callable[..., HttpResponseBase]:
-    """A dialog button that runs one payment service with no input (売上計上, 取消, 最新の状態を取得)."""
+    """A dialog button that runs one payment service with no input (売上計上, 取消, 取引なしとして閉じる)."""
 
     @staff_view()
     def view(request: HttpRequest, staff: Staff, payment_id: str) -> HttpResponse:
@@ -152,7 +166,41 @@ cancel = _operation_view(
     payment_services.cancel,
     gettext_lazy("決済を取り消しました。受注の対応状況は必要に応じて別途変更してください。"),
 )
-refresh = _operation_view("refresh", payment_services.refresh, gettext_lazy("最新の状態を取得しました。"))
+close_unregistered = _operation_view(
+    "close_unregistered",
+    payment_services.close_unregistered,
+    gettext_lazy("取引なしとして閉じました。この受注は再決済できます。"),
+)
+
+
+def clean_provider_ref(value: str) -> str:
+    """The 取引ID typed by staff: NFKC (full-width letters and digits become half-width) and trimmed; ``""`` when
+    left empty. Raises :class:`ValidationFailed` with a Japanese message for anything that cannot be an id."""
+    ref = normalize(value or "")
+    if ref and (len(ref) > PROVIDER_REF_MAX or not PROVIDER_REF_RE.fullmatch(ref)):
+        message = _("取引IDは半角英数字・記号%(max)d文字以内で入力してください(空白は使えません)。")
+        raise ValidationFailed({"provider_ref": message % {"max": PROVIDER_REF_MAX}})
+    return ref
+
+
+@staff_view()
+def refresh(request: HttpRequest, staff: Staff, payment_id: str) -> HttpResponse:
+    """最新の状態を取得, optionally naming the transaction staff found in the provider's console (取引ID)."""
+    payment = _post_only(request, staff, payment_id)
+    if isinstance(payment, HttpResponse):
+        return payment
+    try:
+        ref = clean_provider_ref(request.POST.get("provider_ref", ""))
+    except ValidationFailed as exc:
+        return _respond(request, staff, payment, error=error_message(exc), status=400)
+    return _run(
+        request,
+        staff,
+        payment,
+        "refresh",
+        lambda: payment_services.refresh(payment, actor=staff.actor.label, provider_ref=ref),
+        _("最新の状態を取得しました。"),
+    )
 
 
 @staff_view()
