@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tests import processes  # noqa: E402
 from tests.processes import Service, Stack, is_postgres  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -178,6 +179,27 @@ def tree_cpu_seconds(root: int) -> float:
             total += stats[pid][1]
             todo.extend(children.get(pid, []))
     return total
+
+
+def tree_pids(root: int) -> list[int]:
+    """``root`` and its live descendants (e.g. a gunicorn master and its workers)."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            stat = _stat(int(entry.name))
+            if stat is not None:
+                parents[int(entry.name)] = stat[0]
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(child for child, parent in parents.items() if parent == pid)
+    return found
+
+
+def pids_cpu_seconds(pids: list[int]) -> float:
+    """CPU seconds of a fixed set of processes: cheap enough to read around every request."""
+    return sum(stat[1] for stat in map(_stat, pids) if stat is not None)
 
 
 def postgres_pid() -> int | None:
@@ -331,49 +353,86 @@ def hub(
     migrate: bool = True,
     web_env: dict[str, str] | None = None,
     database_url: str | None = None,
+    source: Path | None = None,
 ) -> Iterator[Hub]:
     """Start the emulator and gunicorn on ``database_url`` (default ``DATABASE_URL``), set up a shop, and stop
-    everything after."""
+    everything after. ``source``: run the processes from another checkout of the code (``bench/ab.py``)."""
     database_url = database_url or require_postgres()
-    stack = Stack(directory, database_url=database_url)
+    with _code_from(source):
+        stack = Stack(directory, database_url=database_url)
     try:
-        if migrate:
-            stack.migrate()
-        emulator = stack.emulator("atone")
-        # Provider calls are logged at INFO by the adapters; WARNING as in the other Stack processes.
-        web = stack.web(workers=workers, threads=threads, env=web_env)
-        shop = stack.create_shop(shop_name)
-        headers = {"Authorization": f"Bearer {shop['api_key']}"}
-        with httpx.Client(base_url=f"{web.url}/api/v1", headers=headers, timeout=30) as client:  # type: ignore[attr-defined]
-            account = _api(
-                client,
-                "POST",
-                "/provider-accounts",
-                {
-                    "provider": "atone",
-                    "environment": "test",
-                    "credentials": {"public_key": ATONE_PUBLIC_KEY, "secret_key": ATONE_SECRET_KEY},
-                    "base_url": f"{emulator.url}/v1/",  # type: ignore[attr-defined]
-                },
+        with _code_from(source):
+            running = _set_up(
+                stack,
+                workers=workers,
+                threads=threads,
+                shop_name=shop_name,
+                buyers=buyers,
+                migrate=migrate,
+                web_env=web_env,
             )
-            _api(
-                client,
-                "POST",
-                "/payment-methods",
-                {"provider_account": account["id"], "code": "atone", "name": "atone 翌月払い", "active": True},
-            )
-        result = Hub(
-            stack=stack,
-            web=web,
-            emulator=emulator,
-            api_key=str(shop["api_key"]),
-            account_id=str(account["id"]),
-            webhook_url=str(account["webhook_urls"]["payment"]),
-        )
-        result.tokens = [result.buyer_token(i) for i in range(buyers)]
-        yield result
+        yield running
     finally:
         stack.stop_all()
+
+
+@contextmanager
+def _code_from(source: Path | None) -> Iterator[None]:
+    """The Stack starts every process with the repository root as working directory and ``PYTHONPATH``
+    (``tests.processes.ROOT``): pointed at ``source`` meanwhile, they run that checkout's ``kessai``."""
+    previous = processes.ROOT
+    processes.ROOT = source.resolve() if source else previous
+    try:
+        yield
+    finally:
+        processes.ROOT = previous
+
+
+def _set_up(
+    stack: Stack,
+    *,
+    workers: int,
+    threads: int,
+    shop_name: str,
+    buyers: int,
+    migrate: bool,
+    web_env: dict[str, str] | None,
+) -> Hub:
+    if migrate:
+        stack.migrate()
+    emulator = stack.emulator("atone")
+    # Provider calls are logged at INFO by the adapters; WARNING as in the other Stack processes.
+    web = stack.web(workers=workers, threads=threads, env=web_env)
+    shop = stack.create_shop(shop_name)
+    headers = {"Authorization": f"Bearer {shop['api_key']}"}
+    with httpx.Client(base_url=f"{web.url}/api/v1", headers=headers, timeout=30) as client:  # type: ignore[attr-defined]
+        account = _api(
+            client,
+            "POST",
+            "/provider-accounts",
+            {
+                "provider": "atone",
+                "environment": "test",
+                "credentials": {"public_key": ATONE_PUBLIC_KEY, "secret_key": ATONE_SECRET_KEY},
+                "base_url": f"{emulator.url}/v1/",  # type: ignore[attr-defined]
+            },
+        )
+        _api(
+            client,
+            "POST",
+            "/payment-methods",
+            {"provider_account": account["id"], "code": "atone", "name": "atone 翌月払い", "active": True},
+        )
+    result = Hub(
+        stack=stack,
+        web=web,
+        emulator=emulator,
+        api_key=str(shop["api_key"]),
+        account_id=str(account["id"]),
+        webhook_url=str(account["webhook_urls"]["payment"]),
+    )
+    result.tokens = [result.buyer_token(i) for i in range(buyers)]
+    return result
 
 
 # --------------------------------------------------------------------------- request bodies

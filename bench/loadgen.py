@@ -62,18 +62,27 @@ class Connection:
             lines.append("Content-Type: application/json")
         lines.append(f"Content-Length: {len(payload)}")
         wire = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload
-        if self._writer is None:
-            self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
-        assert self._reader is not None
-        self._writer.write(wire)
-        try:
-            answer, keep = await self._read(self._reader)
-        except (asyncio.IncompleteReadError, ConnectionError) as exc:
-            await self.close()
-            raise HttpError(f"{method} {path}: connection closed ({exc})") from exc
-        if not keep:
-            await self.close()
-        return answer
+        for attempt in (1, 2):
+            reused = self._writer is not None
+            if self._writer is None:
+                self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+            assert self._reader is not None
+            assert self._writer is not None
+            try:
+                self._writer.write(wire)
+                answer, keep = await self._read(self._reader)
+            except (asyncio.IncompleteReadError, ConnectionError) as exc:
+                await self.close()
+                nothing_read = not isinstance(exc, asyncio.IncompleteReadError) or not exc.partial
+                if reused and nothing_read and attempt == 1:
+                    # The server closed an idle kept-alive connection (gunicorn's keep-alive timeout) before it read
+                    # this request: send it again on a new connection, as HTTP clients do.
+                    continue
+                raise HttpError(f"{method} {path}: connection closed ({exc})") from exc
+            if not keep:
+                await self.close()
+            return answer
+        raise AssertionError("unreachable")
 
     @staticmethod
     async def _read(reader: asyncio.StreamReader) -> tuple[Answer, bool]:

@@ -107,7 +107,10 @@ def main() -> int:
     client = _client(shop)
     info = machine()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False)
-    version = connection.Database.sqlite_version if connection.vendor == "sqlite" else connection.pg_version
+    if connection.vendor == "sqlite":
+        version = connection.Database.sqlite_version
+    else:  # e.g. 150018 → 15.18
+        version = f"{connection.pg_version // 10000}.{connection.pg_version % 10000}"
     print(f"database: {connection.vendor} {version}")
     python = f"{platform.python_implementation()} {platform.python_version()}"
     print(f"machine: {platform.machine()} {os.cpu_count()} cores, {python}")
