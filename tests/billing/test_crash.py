@@ -17,7 +17,6 @@ import os
 import random
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,29 +26,13 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.processes import free_port, wait_for
+
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 KESSAI = [sys.executable, "-m", "kessai.cli"]
 RUNNER = [sys.executable, "-m", "tests.billing.crash_runner"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"{url} did not come up")
 
 
 def run_json(cmd: list[str], env: dict[str, str], timeout: float = 600) -> Any:
