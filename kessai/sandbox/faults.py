@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar, Protocol, TypeVar
 
 DEFAULT_5XX_STATUS = 503
 ALLOWED_5XX_STATUSES = frozenset({500, 502, 503, 504})
@@ -193,3 +194,22 @@ class FaultSettings:
             ),
             "injected": dict(sorted(self.injected.items())),
         }
+
+
+class _Delivery(Protocol):
+    id: int
+
+
+D = TypeVar("D", bound=_Delivery)
+
+
+def webhook_deliveries(faults: FaultSettings, record: Callable[[int | None], D]) -> list[tuple[D, float]]:
+    """The deliveries of one webhook and how long to hold each back (call under the store lock).
+
+    ``record(duplicate_of)`` stores one delivery and returns it. With ``webhook_duplicate`` a second one with the
+    same body follows; ``webhook_delay_ms`` holds each back at random, so that deliveries leave out of order.
+    """
+    duplicate = faults.take_webhook_duplicate()
+    first = record(None)
+    deliveries = [first, record(first.id)] if duplicate else [first]
+    return [(delivery, faults.webhook_delay()) for delivery in deliveries]

@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from kessai.sandbox.faults import webhook_deliveries
 from kessai.sandbox.paidy.config import MerchantConfig
 from kessai.sandbox.paidy.state import DeliveryAttempt, DeliveryStatus, Store, WebhookDelivery
 
@@ -51,28 +52,27 @@ class WebhookSender:
 
     def enqueue(self, merchant: MerchantConfig, payload: dict[str, Any]) -> WebhookDelivery | None:
         """Record and schedule a delivery; None when the merchant has no webhook URL."""
-        if not merchant.webhook_url:
+        url = merchant.webhook_url
+        if not url:
             return None
+
+        def record(duplicate_of: int | None) -> WebhookDelivery:
+            delivery = WebhookDelivery(
+                id=len(self._store.deliveries) + 1,
+                merchant=merchant.public_key,
+                url=url,
+                payload=payload,
+                created_at=self._store.now(),
+                duplicate_of=duplicate_of,
+            )
+            self._store.deliveries.append(delivery)
+            return delivery
+
         with self._store.lock:
-            # Faults (``webhook_duplicate``, ``webhook_delay_ms``): a second delivery with the same body, and
-            # random hold-backs so that deliveries leave out of order.
-            copies = 2 if self._store.faults.take_webhook_duplicate() else 1
-            deliveries: list[WebhookDelivery] = []
-            for _ in range(copies):
-                delivery = WebhookDelivery(
-                    id=len(self._store.deliveries) + 1,
-                    merchant=merchant.public_key,
-                    url=merchant.webhook_url,
-                    payload=payload,
-                    created_at=self._store.now(),
-                    duplicate_of=deliveries[0].id if deliveries else None,
-                )
-                self._store.deliveries.append(delivery)
-                deliveries.append(delivery)
-            delays = [self._store.faults.webhook_delay() for _ in deliveries]
-        for delivery, delay in zip(deliveries, delays, strict=True):
+            scheduled = webhook_deliveries(self._store.faults, record)
+        for delivery, delay in scheduled:
             self._schedule(delivery, delay=delay, generation=None)
-        return deliveries[0]
+        return scheduled[0][0]
 
     def _schedule(self, delivery: WebhookDelivery, delay: float, generation: int | None) -> None:
         with self._condition:
