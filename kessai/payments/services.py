@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -1576,6 +1576,33 @@ def _report_replacement_shipment(payment: Payment, *, actor: str) -> Payment:
     except (ProviderError, InvalidTransition) as exc:
         log.warning("re-reporting the shipment of %s failed: %s", payment.pk, getattr(exc, "message", exc))
         return flag_for_review(Payment.objects.get(pk=payment.pk), reason)
+
+
+def replacement_shipment_targets(limit: int = 100, *, now: datetime | None = None) -> list[str]:
+    """Captured payments whose transaction was replaced after shipment (an amount change re-registered it) and
+    whose parcel was not reported again for the new one — the request that changed the amount was cut off between
+    the change and the re-report (a process killed, the database restarted; found by the fault suite). Only once
+    the operation lease has run out since the payment last changed, so the request still running is not raced,
+    and never with an operation open (``refresh`` settles those first) or a case already flagged for staff."""
+    before = (now or timezone.now()) - STALE_PENDING_AFTER
+    open_ops = Operation.objects.filter(payment=OuterRef("pk"), result__in=[R.UNKNOWN, R.PENDING])
+    shipped = Operation.objects.filter(payment=OuterRef("pk"), kind=Action.REPORT_SHIPMENT, result=R.SUCCEEDED)
+    ids = (
+        Payment.objects.filter(state=S.CAPTURED, shipment_reported=False, needs_review=False, updated_at__lt=before)
+        .exclude(provider_ref="")
+        .exclude(superseded_refs=[])
+        .filter(Exists(shipped))
+        .exclude(Exists(open_ops))
+        .order_by("updated_at", "id")
+        .values_list("pk", flat=True)
+    )
+    return list(ids[:limit])
+
+
+def report_replacement_shipment(payment: Payment, *, actor: str) -> Payment:
+    """The janitor's re-report for :func:`replacement_shipment_targets` (the same parcel; a repeat is "already
+    reported" at the provider). A failure flags the payment 要確認 for staff."""
+    return _report_replacement_shipment(payment, actor=actor)
 
 
 def _hold_reasons(payment: Payment) -> set[str]:

@@ -32,7 +32,25 @@ def refresh_in_doubt_payments(limit: int = 100) -> dict[str, int]:
         except (ProviderError, InvalidTransition) as exc:
             log.warning("janitor could not refresh %s: %s", payment_id, getattr(exc, "message", exc))
             failed += 1
-    return {"settled": settled, "failed": failed, **settle_lost_registrations(limit)}
+    return {
+        "settled": settled,
+        "failed": failed,
+        **settle_lost_registrations(limit),
+        **report_replacement_shipments(limit),
+    }
+
+
+def report_replacement_shipments(limit: int = 100, *, now: datetime | None = None) -> dict[str, int]:
+    """NP後払い re-registers a shipped transaction when its amount changes; the hub then reports the same parcel
+    again for the new one, in the same request. Where that request was cut off in between (the web process killed,
+    the database restarted), the new transaction waits unshipped while the hub shows 売上確定: report it again here
+    (:func:`services.replacement_shipment_targets`). A refusal flags the payment 要確認."""
+    counts = {"reshipped": 0, "reship_failed": 0}
+    for payment_id in services.replacement_shipment_targets(limit, now=now):
+        payment = Payment.objects.select_related("account", "order").get(pk=payment_id)
+        done = services.report_replacement_shipment(payment, actor="janitor")
+        counts["reshipped" if done.shipment_reported else "reship_failed"] += 1
+    return counts
 
 
 # Providers that refuse a second registration with the same shop_transaction_no (加盟店取引ID) whatever became of the

@@ -25,7 +25,15 @@ def test_janitor_settles_an_unknown_capture_with_one_query(fake_ledger):
         services.capture(payment, actor="t")
     assert services.resolve_refresh_targets() == [payment.pk]
 
-    assert refresh_in_doubt_payments() == {"settled": 1, "failed": 0, "resent": 0, "flagged": 0, "resend_failed": 0}
+    assert refresh_in_doubt_payments() == {
+        "settled": 1,
+        "failed": 0,
+        "resent": 0,
+        "flagged": 0,
+        "resend_failed": 0,
+        "reshipped": 0,
+        "reship_failed": 0,
+    }
 
     payment.refresh_from_db()
     assert payment.state == "captured"

@@ -294,6 +294,7 @@ class Run:
                 view["open_operations"] == view["open_operations_for_staff"]
                 and not view["inbound_webhooks"].get("received")
                 and view["idempotency_in_progress"] == 0
+                and view["shipments_to_report_again"] == 0
             )
             if settled or time.monotonic() > deadline:
                 return view

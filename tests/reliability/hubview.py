@@ -27,9 +27,11 @@ def _setup() -> None:
 def summary(shop_id: str) -> dict[str, Any]:
     """What the settle phase waits on: nothing in doubt, nothing received and not yet applied."""
     from django.db.models import Count, Q
+    from django.utils import timezone
 
     from kessai.api.models import IdempotencyKey
     from kessai.payments.models import Operation, Payment
+    from kessai.payments.services import STALE_PENDING_AFTER, replacement_shipment_targets
     from kessai.webhooks.models import InboundWebhook
 
     ops = Operation.objects.filter(payment__shop_id=shop_id, result__in=["unknown", "pending"])
@@ -49,6 +51,11 @@ def summary(shop_id: str) -> dict[str, Any]:
             .order_by("status")
         ),
         "idempotency_in_progress": IdempotencyKey.objects.filter(shop_id=shop_id, status="in_progress").count(),
+        # a re-registered (NP後払い) transaction whose parcel the janitor is still to report again, lease or not
+        "shipments_to_report_again": Payment.objects.filter(
+            shop_id=shop_id,
+            pk__in=replacement_shipment_targets(limit=100_000, now=timezone.now() + STALE_PENDING_AFTER),
+        ).count(),
     }
 
 

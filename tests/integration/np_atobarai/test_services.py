@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.db import OperationalError
 from django.utils import timezone
 
 from kessai.common.scheduler import JOBS
@@ -261,6 +262,61 @@ def test_a_change_after_shipment_reregisters_and_reports_the_same_parcel_again(n
     )
     assert not changed.needs_review, changed.review_reason
     assert_ledger_agrees(changed)
+
+
+def test_a_reregistration_cut_off_before_the_re_report_is_shipped_by_the_janitor(
+    np: NpShop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # found by the fault suite (CI, seed 755837494): the web process or the database went away after the amount
+    # change committed and before the same parcel was reported for the new transaction — the hub said 売上確定,
+    # NP had an unshipped transaction, and nothing was flagged
+    payment = services.report_shipment(np.pay(), carrier="yamato", tracking_no="123456789012", actor="t")
+    items: list[Mapping[str, Any]] = [{"sku": "P-1", "name": "1人掛けソファ", "unit_price": 12800, "quantity": 1}]
+
+    def cut_off(payment: object, *, actor: str) -> object:
+        raise OperationalError("server closed the connection unexpectedly")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(services, "_report_replacement_shipment", cut_off)
+        with pytest.raises(OperationalError):
+            services.change_amount(payment, amount=12800, items=items, actor="user:staff")
+    payment.refresh_from_db()
+    assert (payment.state, payment.shipment_reported, payment.needs_review) == ("captured", False, False)
+    assert np.emulator.tx(payment.provider_ref)["life"] != "shipped"
+    assert services.replacement_shipment_targets() == []  # the request may still be running: not raced
+
+    later = timezone.now() + services.STALE_PENDING_AFTER + timedelta(seconds=1)
+    assert services.replacement_shipment_targets(now=later) == [payment.pk]
+    assert tasks.report_replacement_shipments(now=later) == {"reshipped": 1, "reship_failed": 0}
+
+    payment.refresh_from_db()
+    assert (payment.state, payment.shipment_reported, payment.needs_review) == ("captured", True, False)
+    new_tx = np.emulator.tx(payment.provider_ref)
+    assert (new_tx["life"], new_tx["billed_amount"], new_tx["shipment"]["slip_no"]) == (
+        "shipped",
+        12800,
+        "123456789012",
+    )
+    assert ops(payment)[-2:] == [("change_amount", "succeeded"), ("report_shipment", "succeeded")]
+    assert services.replacement_shipment_targets(now=later) == []
+    assert_ledger_agrees(payment)
+
+
+def test_a_failed_janitor_re_report_is_flagged_for_staff(np: NpShop, monkeypatch: pytest.MonkeyPatch) -> None:
+    payment = services.report_shipment(np.pay(), carrier="yamato", tracking_no="123456789012", actor="t")
+    items: list[Mapping[str, Any]] = [{"sku": "P-1", "name": "1人掛けソファ", "unit_price": 12800, "quantity": 1}]
+    with monkeypatch.context() as patched:
+        patched.setattr(services, "_report_replacement_shipment", lambda payment, *, actor: payment)
+        services.change_amount(payment, amount=12800, items=items, actor="user:staff")
+    later = timezone.now() + services.STALE_PENDING_AFTER + timedelta(seconds=1)
+    np.emulator.app.set_faults(http_5xx=1)
+
+    assert tasks.report_replacement_shipments(now=later) == {"reshipped": 0, "reship_failed": 1}
+
+    payment.refresh_from_db()
+    assert (payment.state, payment.shipment_reported, payment.needs_review) == ("captured", False, True)
+    assert "出荷報告(伝票番号同期)をもう一度行ってください" in payment.review_reason
+    assert services.replacement_shipment_targets(now=later) == []  # staff's now
 
 
 def test_a_lost_shipment_report_is_closed_as_failed_and_repeating_it_is_safe(np: NpShop) -> None:
