@@ -1573,6 +1573,10 @@ def _report_replacement_shipment(payment: Payment, *, actor: str) -> Payment:
         return report_shipment(
             payment, carrier=str(shipment["carrier"]), tracking_no=str(shipment["tracking_no"]), actor=actor
         )
+    except (PaymentBusy, OutcomeUnknown):
+        # another operation (or a second janitor) holds the payment, or one is in doubt (refresh settles it first):
+        # the janitor comes back to it (replacement_shipment_targets) — not a case for staff
+        return Payment.objects.get(pk=payment.pk)
     except (ProviderError, InvalidTransition) as exc:
         log.warning("re-reporting the shipment of %s failed: %s", payment.pk, getattr(exc, "message", exc))
         return flag_for_review(Payment.objects.get(pk=payment.pk), reason)

@@ -16,7 +16,7 @@ from kessai.common.scheduler import JOBS
 from kessai.payments import selectors, services, tasks
 from kessai.payments.connection import run_connection_test
 from kessai.payments.models import Order, PaymentError
-from kessai.payments.state import InvalidTransition
+from kessai.payments.state import Action, InvalidTransition, PaymentState
 from kessai.providers.base import ProviderDeclined, ProviderRequestInvalid, ProviderUnavailable
 from kessai.providers.np_atobarai import const
 from tests import factories
@@ -317,6 +317,25 @@ def test_a_failed_janitor_re_report_is_flagged_for_staff(np: NpShop, monkeypatch
     assert (payment.state, payment.shipment_reported, payment.needs_review) == ("captured", False, True)
     assert "出荷報告(伝票番号同期)をもう一度行ってください" in payment.review_reason
     assert services.replacement_shipment_targets(now=later) == []  # staff's now
+
+
+def test_a_re_report_that_finds_the_payment_busy_is_left_to_the_janitor(
+    np: NpShop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    payment = services.report_shipment(np.pay(), carrier="yamato", tracking_no="123456789012", actor="t")
+    items: list[Mapping[str, Any]] = [{"sku": "P-1", "name": "1人掛けソファ", "unit_price": 12800, "quantity": 1}]
+
+    def busy(payment: object, **kwargs: object) -> object:
+        raise services.PaymentBusy("処理中です", current=PaymentState.CAPTURED, action=Action.REPORT_SHIPMENT)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(services, "report_shipment", busy)
+        changed = services.change_amount(payment, amount=12800, items=items, actor="user:staff")
+
+    assert (changed.state, changed.shipment_reported, changed.needs_review) == ("captured", False, False)
+    later = timezone.now() + services.STALE_PENDING_AFTER + timedelta(seconds=1)
+    assert tasks.report_replacement_shipments(now=later) == {"reshipped": 1, "reship_failed": 0}
+    assert np.emulator.tx(changed.provider_ref)["life"] == "shipped"
 
 
 def test_a_lost_shipment_report_is_closed_as_failed_and_repeating_it_is_safe(np: NpShop) -> None:
