@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django_otp import user_has_device
 
 from kessai.backoffice import services
+from kessai.common.client_ip import client_ip as client_ip
 from kessai.shops.models import Membership, Role, Shop
 
 SESSION_SHOP_KEY = "kessai_shop_id"
@@ -51,10 +52,6 @@ class Staff:
     @property
     def is_owner(self) -> bool:
         return self.can(Role.OWNER)
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def memberships_of(request: HttpRequest) -> list[Membership]:

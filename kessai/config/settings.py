@@ -187,6 +187,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "kessai.backoffice.views.auth.locked_out"
 AXES_VERBOSE = False
+# Behind a reverse proxy: the proxies whose X-Forwarded-For is believed (kessai/common/client_ip.py). Without it
+# every login would come from the proxy's address and the lockout would lock a username for everyone.
+KESSAI_TRUSTED_PROXIES = os.environ.get("KESSAI_TRUSTED_PROXIES", "")
+AXES_CLIENT_IP_CALLABLE = "kessai.common.client_ip.client_ip"
 OTP_TOTP_ISSUER = os.environ.get("KESSAI_OTP_ISSUER", "Kessai")
 
 LANGUAGE_CODE = "ja"

@@ -57,6 +57,29 @@ def test_five_failures_lock_the_login_with_a_japanese_message(world, no_axes_loc
     assert other.status_code == 302
 
 
+def test_behind_the_proxy_the_lockout_is_per_client_address_not_for_everyone(world, no_axes_lockouts, settings):
+    settings.KESSAI_TRUSTED_PROXIES = "127.0.0.1"
+    attacker = Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.66")
+    for _ in range(5):
+        attacker.post(reverse("backoffice:login"), {"username": "operator", "password": "wrong"})
+    assert attacker.post(reverse("backoffice:login"), {"username": "operator", "password": PASSWORD}).status_code == 429
+
+    staff = Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.10")
+    response = staff.post(reverse("backoffice:login"), {"username": "operator", "password": PASSWORD})
+    assert response.status_code == 302
+    assert AuditEntry.objects.filter(username="operator", action="login").get().ip_address == "203.0.113.10"
+
+
+def test_without_the_setting_the_proxy_address_is_locked_for_everyone(world, no_axes_lockouts, settings):
+    # documents why the setting exists: every client behind the proxy shares its address
+    settings.KESSAI_TRUSTED_PROXIES = ""
+    attacker = Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.66")
+    for _ in range(5):
+        attacker.post(reverse("backoffice:login"), {"username": "operator", "password": "wrong"})
+    staff = Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.10")
+    assert staff.post(reverse("backoffice:login"), {"username": "operator", "password": PASSWORD}).status_code == 429
+
+
 def test_totp_setup_shows_uri_and_secret_and_then_login_needs_a_code(world, no_axes_lockouts):
     client = client_for(world.operator)
     page = client.get(reverse("backoffice:otp_setup")).content.decode()
