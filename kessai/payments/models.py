@@ -6,6 +6,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from kessai.common.ids import IdFactory
+from kessai.payments import tokens
 from kessai.payments.state import Action, PaymentState
 from kessai.shops.models import PaymentMethod, ProviderAccount, Shop
 
@@ -81,7 +82,11 @@ class Payment(models.Model):
     decline_code = models.CharField(max_length=40, blank=True)
     decline_message = models.CharField(max_length=500, blank=True)
     superseded_refs = models.JSONField(default=list, blank=True)
-    buyer_token = models.CharField(max_length=200, blank=True)
+    # The buyer's provider token (kept: the janitor re-sends a lost token charge with it), never in plaintext:
+    # AES-GCM under the key ring, AAD = this payment; read and written through ``buyer_token`` (payments/tokens.py).
+    # The digest finds the payment of a token (atone's 認証Webhook).
+    buyer_token_encrypted = models.TextField(blank=True, editable=False)
+    buyer_token_digest = models.CharField(max_length=64, blank=True, editable=False)
     checkout_token = models.CharField(max_length=64, unique=True, null=True, blank=True)
     next_action = models.JSONField(null=True, blank=True)
     shipment_reported = models.BooleanField(default=False)
@@ -97,10 +102,21 @@ class Payment(models.Model):
         indexes = [
             models.Index(fields=["shop", "state", "-id"], name="payment_shop_state"),
             models.Index(fields=["shop", "provider", "-id"], name="payment_shop_provider"),
+            models.Index(fields=["account", "buyer_token_digest"], name="payment_buyer_token_digest"),
         ]
 
     def __str__(self) -> str:
         return self.id
+
+    @property
+    def buyer_token(self) -> str:
+        """The buyer's provider token, decrypted ("" for none)."""
+        return tokens.unseal(self.buyer_token_encrypted, aad=tokens.payment_aad(self.id))
+
+    @buyer_token.setter
+    def buyer_token(self, token: str) -> None:
+        self.buyer_token_encrypted = tokens.seal(token, aad=tokens.payment_aad(self.id))
+        self.buyer_token_digest = tokens.digest(token)
 
     @property
     def state_enum(self) -> PaymentState:
@@ -172,7 +188,11 @@ class BuyerToken(models.Model):
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="buyer_tokens")
     account = models.ForeignKey(ProviderAccount, on_delete=models.CASCADE, related_name="buyer_tokens")
     customer_key = models.CharField(max_length=255)
-    token = models.CharField(max_length=200)
+    # The token, never in plaintext: AES-GCM under the key ring, AAD = (account, customer_key), the row's unique
+    # natural key; read and written through ``token`` (payments/tokens.py). The digest is not indexed: no code
+    # path looks a row up by its token (rows are found by customer and by provider member number).
+    token_encrypted = models.TextField(editable=False)
+    token_digest = models.CharField(max_length=64, editable=False)
     buyer_id = models.CharField(max_length=100, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -181,6 +201,21 @@ class BuyerToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id}:{self.customer_key}"
+
+    @property
+    def aad(self) -> bytes:
+        """Associated data binding the token ciphertext to this row (set ``token`` again if customer_key changes)."""
+        return tokens.buyer_token_aad(self.account_id, self.customer_key)
+
+    @property
+    def token(self) -> str:
+        """The buyer's provider token, decrypted."""
+        return tokens.unseal(self.token_encrypted, aad=self.aad)
+
+    @token.setter
+    def token(self, token: str) -> None:
+        self.token_encrypted = tokens.seal(token, aad=self.aad)
+        self.token_digest = tokens.digest(token)
 
 
 class ProviderReference(models.Model):

@@ -32,7 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kessai.common.text import prefecture_of
-from kessai.payments import events
+from kessai.payments import events, tokens
 from kessai.payments.gateway import provider_for
 from kessai.payments.ledger import Balances, replay
 from kessai.payments.models import (
@@ -75,6 +75,7 @@ from kessai.providers.base import (
     TransactionSnapshot,
 )
 from kessai.shops.errors import ValidationFailed
+from kessai.shops.keyring import ring_from_settings
 from kessai.shops.models import PaymentMethod, ProviderAccount
 
 log = logging.getLogger(__name__)
@@ -239,7 +240,7 @@ def start_payment(
         raise ValidationFailed({"order": _("この注文には有効な決済が既にあります。")}, code="order_already_paid")
     order = apply_fee_line(order, account.provider)
     attempt = len(earlier) + 1
-    payment = Payment.objects.create(
+    payment = Payment(
         shop=order.shop,
         order=order,
         payment_method=method,
@@ -249,8 +250,9 @@ def start_payment(
         amount=order.amount,
         capture_mode=mode,
         checkout_token=secrets.token_urlsafe(24),
-        buyer_token=authentication_token,  # kept: the janitor re-sends a lost token charge with it
     )
+    payment.buyer_token = authentication_token  # kept (sealed): the janitor re-sends a lost token charge with it
+    payment.save(force_insert=True)
     if authentication_token:
         # the payment as completed under its lock (what refresh_from_db would read)
         return StartResult(
@@ -264,11 +266,12 @@ def start_payment(
 def checkout_widget(payment: Payment) -> dict[str, Any]:
     """Widget config for the hosted checkout (or a cart's own page): never contains the secret key."""
     account = payment.account
-    token = (
+    stored = (
         BuyerToken.objects.filter(account=account, customer_key=customer_key(payment.order))
-        .values_list("token", flat=True)
+        .only("account_id", "customer_key", "token_encrypted")
         .first()
-    ) or ""
+    )
+    token = stored.token if stored is not None else ""
     config = provider_for(account).checkout_config(
         order_data(payment), capture=payment.capture_mode == CaptureMode.IMMEDIATE, pre_token=token
     )
@@ -279,20 +282,46 @@ def remember_buyer_token(payment: Payment, token: str, buyer_id: str = "") -> No
     """Keep the buyer's token for the order's customer (one upsert on (account, customer_key))."""
     if not token:
         return
+    _upsert_buyer_token(payment.shop_id, payment.account_id, customer_key(payment.order), token, buyer_id)
+
+
+def _upsert_buyer_token(shop_id: str, account_id: str, key: str, token: str, buyer_id: str) -> BuyerToken:
+    """One statement: insert, or replace the token of the (account, customer_key) row. The ciphertext's AAD is
+    that natural key, so it fits whichever row the upsert lands on."""
+    row = BuyerToken(shop_id=shop_id, account_id=account_id, customer_key=key, buyer_id=buyer_id)
+    row.token = token
     BuyerToken.objects.bulk_create(
-        [
-            BuyerToken(
-                shop_id=payment.shop_id,
-                account_id=payment.account_id,
-                customer_key=customer_key(payment.order),
-                token=token,
-                buyer_id=buyer_id,
-            )
-        ],
+        [row],
         update_conflicts=True,
         unique_fields=["account", "customer_key"],
-        update_fields=["shop", "token", "buyer_id", "updated_at"],
+        update_fields=["shop", "token_encrypted", "token_digest", "buyer_id", "updated_at"],
     )
+    return row
+
+
+def rotate_buyer_token_encryption() -> dict[str, tuple[int, int]]:
+    """Re-encrypt every stored buyer token under the ring's first key (run with ``kessai rotate-keys``):
+    ``{"payments": (rotated, total), "buyer_tokens": (rotated, total)}`` over the rows that hold a token."""
+    ring = ring_from_settings()
+    payments_rotated = payments_total = 0
+    for payment in Payment.objects.exclude(buyer_token_encrypted="").only("id", "buyer_token_encrypted").iterator():
+        payments_total += 1
+        if ring.needs_rotation(payment.buyer_token_encrypted):
+            aad = tokens.payment_aad(payment.id)
+            sealed = tokens.seal(tokens.unseal(payment.buyer_token_encrypted, aad=aad, ring=ring), aad=aad, ring=ring)
+            # conditional: a token written meanwhile is not replaced by the re-encryption of the old one
+            payments_rotated += Payment.objects.filter(
+                pk=payment.pk, buyer_token_encrypted=payment.buyer_token_encrypted
+            ).update(buyer_token_encrypted=sealed)
+    rows_rotated = rows_total = 0
+    for row in BuyerToken.objects.only("id", "account_id", "customer_key", "token_encrypted").iterator():
+        rows_total += 1
+        if ring.needs_rotation(row.token_encrypted):
+            sealed = tokens.seal(tokens.unseal(row.token_encrypted, aad=row.aad, ring=ring), aad=row.aad, ring=ring)
+            rows_rotated += BuyerToken.objects.filter(pk=row.pk, token_encrypted=row.token_encrypted).update(
+                token_encrypted=sealed
+            )
+    return {"payments": (payments_rotated, payments_total), "buyer_tokens": (rows_rotated, rows_total)}
 
 
 # --------------------------------------------------------------------------- the three steps
@@ -1291,7 +1320,7 @@ def record_authentication(account: ProviderAccount, *, token: str, buyer_id: str
         return None
     payment = (
         Payment.objects.select_related("order", "account")
-        .filter(account=account, buyer_token=token)
+        .filter(account=account, buyer_token_digest=tokens.digest(token))
         .order_by("-created_at")
         .first()
     )
@@ -1299,16 +1328,13 @@ def record_authentication(account: ProviderAccount, *, token: str, buyer_id: str
         remember_buyer_token(payment, token, buyer_id)
         return BuyerToken.objects.get(account=account, customer_key=customer_key(payment.order))
     if buyer_id:
-        known = BuyerToken.objects.filter(account=account, buyer_id=buyer_id)
-        if known.exists():
-            known.update(token=token, updated_at=timezone.now())
-            return known.order_by("-updated_at").first()
-        token_row, _created = BuyerToken.objects.update_or_create(
-            account=account,
-            customer_key=f"buyer:{buyer_id}",
-            defaults={"shop_id": account.shop_id, "token": token, "buyer_id": buyer_id},
-        )
-        return token_row
+        known = list(BuyerToken.objects.filter(account=account, buyer_id=buyer_id).order_by("-updated_at"))
+        for row in known:  # each row's ciphertext is bound to that row: sealed one by one
+            row.token = token
+            row.save(update_fields=["token_encrypted", "token_digest", "updated_at"])
+        if known:
+            return known[0]
+        return _upsert_buyer_token(account.shop_id, account.id, f"buyer:{buyer_id}", token, buyer_id)
     return None
 
 

@@ -72,7 +72,7 @@ def test_create_from_payment_records_the_first_checkout_as_the_first_cycle(fake_
     with time_machine.travel(jst(2019, 7, 19, 16, 39), tick=False):
         payment = factories.authorized_payment(shop, method)
     payment.buyer_token = "tk_from_checkout_0001"
-    payment.save(update_fields=["buyer_token"])
+    payment.save(update_fields=["buyer_token_encrypted", "buyer_token_digest"])
 
     sub = services.create_from_payment(payment, member_no="1015", renewal_interval_months=12)
 

@@ -10,8 +10,8 @@ A pytest plugin (loaded by ``tests/conftest.py``) that, for every test of the se
   unregistered), the secret fields of every provider account's credentials (decrypted), webhook signing
   secrets, buyer tokens, TOTP keys, staff passwords, ``DJANGO_SECRET_KEY`` and the key ring;
 * at the end of each test that used the database, while its data is still there, **dumps every column of every
-  table** and looks for the secrets the design stores only hashed or encrypted (API keys, credentials, key
-  ring, passwords), then scans the log records captured since the previous test for every secret.
+  table** and looks for the secrets the design stores only hashed or encrypted (API keys, credentials, buyer
+  tokens, key ring, passwords), then scans the log records captured since the previous test for every secret.
 
 A leak fails the session (exit status 1) with a report that names the test, the table/column or the log
 line, and the kind of secret — never the secret itself. ``@pytest.mark.plants_secrets`` exempts a test
@@ -33,6 +33,14 @@ import pytest
 from tests.security.secret_scan import DB, LOGS, Leak, SecretRegistry, find_leaks, rows_as_texts
 
 _SECRET_KEY_WORDS = ("secret", "password", "passwd", "key", "token", "hash", "private", "signature")
+
+# Known plaintext copies, a finding recorded in docs/security.md (not fixed yet): the inbound webhook inbox keeps
+# each provider notice's raw body, which for atone holds the buyer's token. Exempt: that kind in that column only.
+_KNOWN_PLAINTEXT = (("buyer_token", "db: webhooks_inboundwebhook.body ("),)
+
+
+def _is_known_plaintext(leak: Leak) -> bool:
+    return any(leak.secret.kind == kind and leak.where.startswith(where) for kind, where in _KNOWN_PLAINTEXT)
 
 
 class SessionLogCapture:
@@ -94,6 +102,7 @@ class LeakGuard:
         self.problems: list[str] = []
         self.unreadable: list[str] = []  # tests whose database could not be read (reported, not failed)
         self.tests_scanned = 0
+        self.known_plaintext = 0  # places matching _KNOWN_PLAINTEXT (counted, shown in the summary)
         self.records = 0
         self.started = False
 
@@ -144,7 +153,11 @@ class LeakGuard:
 
             try:
                 self._register_from_database(nodeid)
-                self.leaks.extend(find_leaks(self.registry, list(_database_texts()), DB, nodeid))
+                for leak in find_leaks(self.registry, list(_database_texts()), DB, nodeid):
+                    if _is_known_plaintext(leak):
+                        self.known_plaintext += 1
+                    else:
+                        self.leaks.append(leak)
                 self.tests_scanned += 1
             except DatabaseError as exc:  # e.g. a test that left its transaction aborted on purpose
                 self.unreadable.append(f"{nodeid} ({exc.__class__.__name__})")
@@ -186,15 +199,16 @@ class LeakGuard:
             for key, value in values.items():
                 if key in secret_keys:
                     add(f"credential:{account.provider}.{key}", str(value), db=True)
+        # Buyer tokens are stored only encrypted (subscriptions, payments, saved tokens): the database is scanned too.
         for subscription in Subscription.objects.exclude(token_encrypted=""):
-            try:
-                add("buyer_token", buyer_token(subscription), db=False)
-            except KeyRingError:
-                continue
-        for token in BuyerToken.objects.values_list("token", flat=True):
-            add("buyer_token", token, db=False)
-        for token in Payment.objects.exclude(buyer_token="").values_list("buyer_token", flat=True):
-            add("buyer_token", token, db=False)
+            with contextlib.suppress(KeyRingError):  # a key ring test encrypted it under another ring
+                add("buyer_token", buyer_token(subscription), db=True)
+        for payment in Payment.objects.exclude(buyer_token_encrypted="").only("id", "buyer_token_encrypted"):
+            with contextlib.suppress(KeyRingError):
+                add("buyer_token", payment.buyer_token, db=True)
+        for row in BuyerToken.objects.only("id", "account_id", "customer_key", "token_encrypted"):
+            with contextlib.suppress(KeyRingError):
+                add("buyer_token", row.token, db=True)
         for secret, previous in WebhookEndpoint.objects.values_list("secret", "previous_secret"):
             add("webhook_secret", secret, db=False)
             add("webhook_secret", previous, db=False)
@@ -300,6 +314,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     )
     if GUARD.unreadable:
         summary += f" ({len(GUARD.unreadable)} unreadable: {', '.join(GUARD.unreadable[:3])})"
+    if GUARD.known_plaintext:
+        summary += f" ({GUARD.known_plaintext} known buyer-token copies in the inbound webhook inbox)"
     if not report:
         terminalreporter.write_line(f"{summary}: no leak")
         return

@@ -16,6 +16,7 @@ from django.core.management import call_command
 
 from kessai.payments import services
 from kessai.payments.models import BuyerToken, Operation, Order, Payment
+from kessai.payments.tokens import digest
 from kessai.providers.atone.checksum import widget_checksum
 from kessai.sandbox.atone import DEFAULT_SECRET_KEY
 from kessai.shops.services import webhook_urls
@@ -73,7 +74,7 @@ def test_the_webhook_alone_produces_the_payment_flagged_for_review(atone):
     order = Order.objects.get(pk=payment.order_id)
     assert (order.shop_order_no, order.customer_name, order.needs_review) == ("CART-1001", "佐藤 花子", True)
     assert sum(i["unit_price"] * i["quantity"] for i in order.items) == 13824
-    assert BuyerToken.objects.filter(account=atone.account, token=paid["authentication_token"]).exists()
+    assert BuyerToken.objects.filter(account=atone.account, token_digest=digest(paid["authentication_token"])).exists()
     assert set(InboundWebhook.objects.values_list("status", flat=True)) == {"applied"}
 
 

@@ -13,17 +13,24 @@ from kessai.shops.services import rotate_credentials_encryption
 
 
 class Command(BaseCommand):
-    help = "Re-encrypt all provider credentials with the primary key (the first in KESSAI_SECRET_KEYS)."
+    help = (
+        "Re-encrypt all provider credentials and stored buyer tokens with the primary key (the first in "
+        "KESSAI_SECRET_KEYS)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         from kessai.billing.services import rotate_token_encryption
+        from kessai.payments.services import rotate_buyer_token_encryption
 
         primary = ring_from_settings().primary_id
         rotated, total = rotate_credentials_encryption()
         tokens_rotated, tokens_total = rotate_token_encryption()
+        buyer_tokens = rotate_buyer_token_encryption()
+        payment_rotated, payment_total = buyer_tokens["payments"]
+        saved_rotated, saved_total = buyer_tokens["buyer_tokens"]
         if opts["json"]:
             self.stdout.write(
                 json.dumps(
@@ -33,11 +40,16 @@ class Command(BaseCommand):
                         "total": total,
                         "subscription_tokens_rotated": tokens_rotated,
                         "subscription_tokens_total": tokens_total,
+                        "payment_tokens_rotated": payment_rotated,
+                        "payment_tokens_total": payment_total,
+                        "buyer_tokens_rotated": saved_rotated,
+                        "buyer_tokens_total": saved_total,
                     }
                 )
             )
         else:
             self.stdout.write(
                 f"re-encrypted {rotated} of {total} provider accounts and {tokens_rotated} of {tokens_total} "
-                f"subscription tokens under key {primary!r}"
+                f"subscription tokens under key {primary!r}, plus {payment_rotated} of {payment_total} payments' "
+                f"buyer tokens and {saved_rotated} of {saved_total} saved buyer tokens"
             )
