@@ -41,6 +41,7 @@ from kessai.billing.models import (
     SubscriptionStatus,
     Trigger,
 )
+from kessai.common import scheduler
 from kessai.payments import services as payment_services
 from kessai.payments.gateway import provider_for
 from kessai.payments.models import CaptureMode, Order, Payment
@@ -809,6 +810,18 @@ def _recover(cycle_id: str, today: date, actor: str, result: RunResult) -> None:
     result.add(_settle(cycle_id, today))
 
 
+def _hand_back(cycle_ids: list[str], now: datetime) -> int:
+    """Claimed cycles this pass will not charge (it was asked to stop): their claim is dated back past the lease, so
+    the next pass recovers them at once (:func:`_claim_abandoned` → :func:`_recover`: a payment with no operation
+    was never sent and is charged then). Only cycles still 予定 are touched."""
+    if not cycle_ids:
+        return 0
+    expired = now - CLAIM_LEASE - timedelta(seconds=1)  # the pass's clock (``run_due(at=…)``)
+    handed = SubscriptionCycle.objects.filter(pk__in=cycle_ids, status=CycleStatus.SCHEDULED).update(claimed_at=expired)
+    log.info("stop requested: %d claimed cycles handed back to the next pass", handed)
+    return handed
+
+
 # --------------------------------------------------------------------------- the due run
 
 
@@ -830,14 +843,26 @@ def run_due(
     result = RunResult()
 
     def work() -> None:
-        while ids := _claim_abandoned(now, batch_size):
-            for cycle_id in ids:
+        # Between two charges the pass checks for a stop request (SIGTERM): it then takes no new batch and hands
+        # back what it claimed but has not sent (:func:`_hand_back`), so the next pass — on any worker — charges
+        # those at once instead of after the claim lease.
+        while not scheduler.stop_requested() and (ids := _claim_abandoned(now, batch_size)):
+            for index, cycle_id in enumerate(ids):
+                if scheduler.stop_requested():
+                    _hand_back(ids[index:], now)
+                    return
                 _recover(cycle_id, today, actor, result)
-        while claims := _claim_due_batch(today, now, batch_size, result):
-            for claim in claims:
+        while not scheduler.stop_requested() and (claims := _claim_due_batch(today, now, batch_size, result)):
+            for index, claim in enumerate(claims):
+                if scheduler.stop_requested():
+                    _hand_back([c.cycle_id for c in claims[index:]], now)
+                    return
                 _charge_claimed(claim, today, actor, result)
-        while ids := _claim_retries(today, now, batch_size):
-            for cycle_id in ids:
+        while not scheduler.stop_requested() and (ids := _claim_retries(today, now, batch_size)):
+            for index, cycle_id in enumerate(ids):
+                if scheduler.stop_requested():
+                    _hand_back(ids[index:], now)
+                    return
                 _charge_and_settle(cycle_id, today, actor, result)
 
     if concurrency <= 1:
@@ -860,7 +885,7 @@ def run_due(
             t.join()
         if errors:
             raise errors[0]
-    if send_mails:
+    if send_mails and not scheduler.stop_requested():  # stopping: the next pass sends them
         from kessai.billing import mails
 
         mails.send_pending(today)

@@ -40,6 +40,25 @@ JOBS: list[PeriodicJob] = [
 ]
 
 
+# Set when the process is asked to stop (SIGTERM to ``kessai worker`` or ``kessai billing run-due``): a long job
+# (the 継続課金 pass) takes no new work at its next safe point and hands back what it claimed but has not started,
+# instead of leaving it to wait for its lease.
+_stop_requested = threading.Event()
+
+
+def request_stop() -> None:
+    _stop_requested.set()
+
+
+def stop_requested() -> bool:
+    return _stop_requested.is_set()
+
+
+def clear_stop() -> None:
+    """For a process that goes on after a stop request was handled (tests)."""
+    _stop_requested.clear()
+
+
 def register(job: PeriodicJob) -> None:
     if all(existing.name != job.name for existing in JOBS):
         JOBS.append(job)

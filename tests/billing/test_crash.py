@@ -137,3 +137,81 @@ def test_sigkilled_workers_charge_every_due_cycle_exactly_once(environment):
         f"crash test: {runs} runs, {kills} SIGKILLs, {len(charged)} charged, {len(review)} 要確認 (answer lost), "
         f"settle {settled}"
     )
+
+
+def _charged_once(ledger: dict[str, Any], report: dict[str, Any]) -> None:
+    by_key = collections.Counter(e["transaction"]["shop_transaction_no"] for e in ledger["transactions"])
+    assert set(by_key) == {c["shop_transaction_no"] for c in report["cycles"]}
+    assert all(count == 1 for count in by_key.values()), [k for k, c in by_key.items() if c > 1]
+    assert {c["status"] for c in report["cycles"]} == {"charged"}
+
+
+@pytest.mark.parametrize("process", ["run-due", "worker"])
+def test_sigterm_stops_the_pass_and_the_next_one_charges_the_rest_at_once(environment, process):
+    """SIGTERM (a deploy, systemd stop): the charges in flight finish, the cycles claimed but not sent are handed
+    back, the process exits within its grace period; the next pass charges the rest at once (not after the
+    300 s claim lease), each exactly once."""
+    n = 40
+    port = free_port()
+    emulator = subprocess.Popen(
+        [*KESSAI, "sandbox", "atone", "--port", str(port)],
+        env=environment,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    atone = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(atone + "/_sandbox")
+        seeded = run_json([*RUNNER, "seed", "--subscriptions", str(n), "--atone-url", atone], environment)
+        assert seeded["subscriptions"] == n
+        httpx.post(atone + "/_sandbox/faults", json={"latency_ms": 150}, timeout=10).raise_for_status()
+        if process == "run-due":
+            cmd = [*KESSAI, "billing", "run-due", "--json", "--no-mail", "--batch-size", "20"]
+        else:
+            others = ["janitor", "held_payments", "webhooks-fan-out", "webhooks-deliver", "inbound-webhooks"]
+            cmd = [
+                *KESSAI,
+                "worker",
+                "--every",
+                "billing-run-due=3600",
+                *(a for j in others for a in ("--every", f"{j}=0")),
+            ]
+        started = subprocess.Popen(
+            cmd, env=environment, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        creates = 0
+        deadline = time.monotonic() + 60
+        while creates < 3 and time.monotonic() < deadline:  # charging has begun
+            time.sleep(0.2)
+            ledger = httpx.get(atone + "/_sandbox/ledger", timeout=10).json()
+            creates = sum(1 for m in ledger["movements"] if m["kind"] == "create")
+        assert creates >= 3, "the pass did not start charging"
+        term_at = time.monotonic()
+        started.send_signal(signal.SIGTERM)
+        out, err = started.communicate(timeout=30)
+        stopped_in = time.monotonic() - term_at
+        if process == "run-due":
+            assert started.returncode == 143, err[-3000:]
+            assert "停止要求により課金処理を途中で終了しました" in err
+            assert json.loads(out.strip().splitlines()[-1])["charged"] < n
+        else:
+            assert started.returncode == 0, err[-3000:]
+        assert stopped_in < 10, f"stopped {stopped_in:.1f} s after SIGTERM"
+        ledger = httpx.get(atone + "/_sandbox/ledger", timeout=10).json()
+        charged_before = sum(1 for m in ledger["movements"] if m["kind"] == "create")
+        assert charged_before < n, "the pass was not cut short: the test proved nothing"
+
+        httpx.post(atone + "/_sandbox/faults", json={"latency_ms": 0}, timeout=10).raise_for_status()
+        rest = run_json([*KESSAI, "billing", "run-due", "--json", "--no-mail"], environment)
+        report = run_json([*RUNNER, "report"], environment)
+        ledger = httpx.get(atone + "/_sandbox/ledger", timeout=60).json()
+    finally:
+        emulator.send_signal(signal.SIGTERM)
+        emulator.wait(timeout=10)
+    assert rest["charged"] == n - charged_before
+    _charged_once(ledger, report)
+    print(
+        f"SIGTERM to {process}: stopped in {stopped_in:.1f} s after {charged_before} of {n}; "
+        f"the next pass charged {rest['charged']}"
+    )

@@ -451,3 +451,72 @@ def test_rotating_keys_re_encrypts_tokens(fake_ledger, settings):
     assert sub.token_encrypted.startswith("v1:new1:")
     assert services.buyer_token(sub) == "tk_fake_buyer_token_0001"
     assert services.rotate_token_encryption() == (0, 1)
+
+
+# --------------------------------------------------------------------------- a stop request (SIGTERM) mid-pass
+
+
+@pytest.fixture
+def stop_after_charges(monkeypatch):
+    """Requests a stop (what SIGTERM does in ``kessai worker`` / ``kessai billing run-due``) after N charges."""
+    from kessai.common import scheduler
+
+    def arm(n: int) -> None:
+        original = services._charge_claimed
+        done = []
+
+        def charging(*args, **kwargs):
+            original(*args, **kwargs)
+            done.append(1)
+            if len(done) == n:
+                scheduler.request_stop()
+
+        monkeypatch.setattr(services, "_charge_claimed", charging)
+
+    yield arm
+    scheduler.clear_stop()
+
+
+def test_a_stop_request_hands_back_the_claimed_cycles_and_the_next_pass_charges_them_at_once(
+    fake_ledger, stop_after_charges
+):
+    from kessai.common import scheduler
+
+    shop, method = shop_with_method()
+    subs = [subscription(shop, method, first=date(2024, 3, 1), member_no=str(n)) for n in range(5)]
+    stop_after_charges(2)
+
+    cut = services.run_due(jst(2024, 3, 1, 9, 0), batch_size=10)
+
+    assert cut.as_dict() == {"charged": 2, "failed": 0, "skipped": 0}
+    assert fake_ledger.calls["charge"] == 2
+    handed = SubscriptionCycle.objects.filter(status=CycleStatus.SCHEDULED)
+    assert handed.count() == 3
+    assert all(c.claimed_at < jst(2024, 3, 1, 9, 0) - services.CLAIM_LEASE for c in handed)
+    assert not Operation.objects.filter(payment_id__in=handed.values("payment_id")).exists()  # never sent
+
+    scheduler.clear_stop()
+    # one minute later, well within the claim lease: charged now, each once
+    rest = services.run_due(jst(2024, 3, 1, 9, 1), batch_size=10)
+
+    assert rest.as_dict() == {"charged": 3, "failed": 0, "skipped": 0}
+    assert fake_ledger.calls["charge"] == 5
+    assert sorted(tx.shop_transaction_no for tx in fake_ledger.txs.values()) == sorted(
+        f"SUB-{s.key}-20240301" for s in subs
+    )
+    assert set(SubscriptionCycle.objects.values_list("status", flat=True)) == {CycleStatus.CHARGED}
+
+
+def test_run_due_command_stopped_prints_the_counts_so_far_and_exits_143(fake_ledger, stop_after_charges):
+    shop, method = shop_with_method()
+    for n in range(3):
+        subscription(shop, method, first=date(2024, 3, 1), member_no=str(n))
+    stop_after_charges(1)
+    out, err = StringIO(), StringIO()
+
+    with pytest.raises(SystemExit) as exited:
+        call_command("billing", "run-due", "--at", "2024-03-01T10:00:00", "--json", stdout=out, stderr=err)
+
+    assert exited.value.code == 143
+    assert json.loads(out.getvalue()) == {"charged": 1, "failed": 0, "skipped": 0}
+    assert "停止要求により課金処理を途中で終了しました" in err.getvalue()

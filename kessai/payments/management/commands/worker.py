@@ -35,6 +35,12 @@ def job_interval(value: str) -> tuple[str, float]:
         raise CommandError(f"--every expects JOB=SECONDS (e.g. billing-run-due=30), got {value!r}") from None
 
 
+def shutdown_grace() -> float:
+    """Seconds the worker waits on SIGTERM for its scheduler thread: a provider call in flight (its timeout), then
+    that charge's bookkeeping and the hand-back of the rest."""
+    return 2 * float(settings.KESSAI_PROVIDER_TIMEOUT) + 5
+
+
 def count_task(sender: object, task_result: Any, **kwargs: Any) -> None:
     """``task_finished`` of django-tasks → ``kessai_tasks_total`` (observability only, no domain flow)."""
     task = task_result.task
@@ -104,8 +110,12 @@ class Command(BaseCommand):
         try:
             run_task_loop(opts["interval"])
         finally:
+            # SIGTERM ended the task loop: a 継続課金 pass in the scheduler thread lets its provider calls in flight
+            # finish (bounded by the provider timeout), hands back the cycles it claimed but did not start, and
+            # returns; the thread is waited for that long.
+            scheduler.request_stop()
             stop.set()
             if thread is not None:
-                thread.join(timeout=5)
+                thread.join(timeout=shutdown_grace())
             if endpoint is not None:
                 endpoint.stop()
