@@ -43,6 +43,9 @@ from harness import (
 )
 from loadgen import Connection, HttpError, Recorder, closed_loop
 
+from kessai.shops.keyring import KeyRing
+from kessai.webhooks import sealing
+
 TARGET_PER_SECOND = 2000.0
 _runs = itertools.count()
 
@@ -104,14 +107,18 @@ async def drive(
     }
 
 
-def stored(database_url: str, tag: str) -> dict[str, int]:
-    """The rows this run stored, by status, counted in PostgreSQL."""
+def stored(database_url: str, key_ring: str, tag: str) -> dict[str, int]:
+    """The rows this run stored, by status, read from PostgreSQL (the bodies are sealed: opened with the stack's
+    key ring to find this run's ids)."""
+    ring = KeyRing.parse(key_ring)
+    counts: dict[str, int] = {}
     with psycopg.connect(database_url) as conn:
-        rows = conn.execute(
-            "SELECT status, count(*) FROM webhooks_inboundwebhook WHERE body LIKE %s GROUP BY status",
-            (f'%"tr_{tag}%',),
-        ).fetchall()
-    return {str(status): int(n) for status, n in rows}
+        rows = conn.execute("SELECT status, account_id, dedup_key, body_sealed FROM webhooks_inboundwebhook")
+        for status, account_id, dedup_key, body_sealed in rows:
+            body = sealing.unseal(body_sealed, account_id=account_id, dedup_key=dedup_key, ring=ring)
+            if f'"tr_{tag}' in body:
+                counts[str(status)] = counts.get(str(status), 0) + 1
+    return counts
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -134,7 +141,7 @@ def run(hub_: Hub, args: argparse.Namespace) -> dict[str, Any]:
     stamp = f"{int(time.time())}{next(_runs)}"
     asyncio.run(drive(hub_, template, args.concurrency, args.warmup, f"W{stamp}"))
     result = asyncio.run(drive(hub_, template, args.concurrency, args.seconds, f"T{stamp}", profile=True))
-    result["stored_in_database"] = stored(hub_.stack.database_url, f"T{stamp}")
+    result["stored_in_database"] = stored(hub_.stack.database_url, hub_.stack.env["KESSAI_SECRET_KEYS"], f"T{stamp}")
     in_db = sum(result["stored_in_database"].values())
     ok = result["errors"] == 0 and in_db == result["acknowledged"]
     print(

@@ -5,9 +5,10 @@ idempotently and in any order by the worker.
 
 1. :func:`authorised_account` — the account's unguessable token, compared in constant time; a mismatch
    is a 404 and nothing is stored.
-2. :func:`receive` — the delivery is stored (headers and raw body) under a dedup key (the provider's
-   ``parse_webhook(...).dedup_key``, else a SHA-256 of kind and body) and acknowledged; a repeated
-   delivery is stored as ``duplicate`` and not applied again. Processing is enqueued on commit.
+2. :func:`receive` — the delivery is stored (headers, and the raw body sealed under the key ring:
+   :mod:`.sealing`) under a dedup key (the provider's ``parse_webhook(...).dedup_key``, else a SHA-256 of
+   kind and body) and acknowledged; a repeated delivery is stored as ``duplicate`` and not applied again.
+   Processing is enqueued on commit.
 3. :func:`process` — the notice is a hint, never trusted: a payment notice is confirmed with the
    provider (取引参照) and applied through ``payments.services`` only; an authentication notice stores the
    buyer's token. :func:`process_due` (the worker's periodic sweeper) picks up rows whose task was lost
@@ -48,7 +49,7 @@ from kessai.providers.base import (
 )
 from kessai.shops.keyring import KeyRingError
 from kessai.shops.models import ProviderAccount
-from kessai.webhooks import adoption
+from kessai.webhooks import adoption, sealing
 from kessai.webhooks.models import InboundStatus, InboundWebhook
 
 log = logging.getLogger(__name__)
@@ -85,17 +86,19 @@ def _account(provider: str, account_id: str) -> ProviderAccount | None:
     return next(iter(ProviderAccount.objects.raw(sql, [account_id, provider])), None)
 
 
-def _insert(account: ProviderAccount, kind: str, headers: dict[str, str], body: str, dedup_key: str) -> int | None:
+def _insert(
+    account: ProviderAccount, kind: str, headers: dict[str, str], body_sealed: str, dedup_key: str
+) -> int | None:
     """``INSERT … ON CONFLICT DO NOTHING RETURNING id``: the new row's id, or None when the account already has a
     row with this dedup key. One statement, committed on its own outside a transaction; never raises on a
-    duplicate, so it needs no savepoint inside one either."""
+    duplicate, so it needs no savepoint inside one either. ``body_sealed`` is bound to (account, dedup_key)."""
     meta = InboundWebhook._meta
     values = {
         "account_id": account.pk,
         "provider": account.provider,
         "kind": kind,
         "headers": meta.get_field("headers").get_db_prep_save(headers, connection),
-        "body": body,
+        "body_sealed": body_sealed,
         "dedup_key": dedup_key,
         "status": InboundStatus.RECEIVED.value,
         "attempts": 0,
@@ -136,19 +139,22 @@ def receive(account: ProviderAccount, kind: str, headers: Mapping[str, str], bod
     dedup_key = _dedup_key(account, kind, headers, body)
     kept = {k: v for k, v in headers.items() if k.lower() not in DROPPED_HEADERS}
     text = body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
-    fields = {"account": account, "provider": account.provider, "kind": kind, "headers": kept, "body": text}
-    pk = _insert(account, kind, kept, text, dedup_key)
+    fields = {"account": account, "provider": account.provider, "kind": kind, "headers": kept}
+    sealed = sealing.seal(text, account_id=account.pk, dedup_key=dedup_key)
+    pk = _insert(account, kind, kept, sealed, dedup_key)
     if pk is None:
         first = InboundWebhook.objects.filter(account=account, dedup_key=dedup_key).values_list("pk", flat=True).first()
+        dup_key = f"{dedup_key}#dup-{secrets.token_hex(8)}"  # the body is sealed to the key the row is stored with
         return InboundWebhook.objects.create(
-            dedup_key=f"{dedup_key}#dup-{secrets.token_hex(8)}",
+            dedup_key=dup_key,
+            body_sealed=sealing.seal(text, account_id=account.pk, dedup_key=dup_key),
             status=InboundStatus.DUPLICATE,
             processed_at=timezone.now(),
             error=_("重複した通知です(最初の受信: #%(first)s)。") % {"first": first},
             **fields,
         )
     transaction.on_commit(lambda: _enqueue(pk))
-    return InboundWebhook(pk=pk, dedup_key=dedup_key, **fields)
+    return InboundWebhook(pk=pk, dedup_key=dedup_key, body_sealed=sealed, **fields)
 
 
 def _enqueue(inbound_id: int) -> None:
@@ -260,8 +266,12 @@ def _fail(row: InboundWebhook, failure: Failure) -> None:
 def _apply(row: InboundWebhook) -> Applied:
     account = row.account
     try:
+        body = row.body
+    except KeyRingError as exc:  # its key was removed from the ring, or the ciphertext is not this row's
+        raise Failure(_("受信した通知の本文を復号できません。"), code="webhook:body_unreadable") from exc
+    try:
         provider = _provider(account)
-        event = provider.parse_webhook(row.kind, row.headers or {}, row.body.encode("utf-8"))
+        event = provider.parse_webhook(row.kind, row.headers or {}, body.encode("utf-8"))
     except ProviderError as exc:
         raise Failure(exc.message, code=exc.code or f"webhook:{row.kind}:unreadable") from exc
     except KeyRingError as exc:

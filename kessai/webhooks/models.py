@@ -6,6 +6,7 @@ from django.db import models
 
 from kessai.common.ids import IdFactory
 from kessai.shops.models import Environment, Shop
+from kessai.webhooks import sealing
 
 
 class OutboundEvent(models.Model):
@@ -41,13 +42,15 @@ class InboundStatus(models.TextChoices):
 
 class InboundWebhook(models.Model):
     """Inbox of provider notifications: stored before they are acknowledged (invariant 4), then applied
-    idempotently by the worker. ``dedup_key`` is unique per account."""
+    idempotently by the worker. ``dedup_key`` is unique per account (a duplicate's carries a ``#dup-…`` suffix)."""
 
     account = models.ForeignKey("shops.ProviderAccount", on_delete=models.CASCADE, related_name="inbound_webhooks")
     provider = models.CharField(max_length=40)
     kind = models.CharField(max_length=40)
     headers = models.JSONField(default=dict)
-    body = models.TextField()
+    # The raw notice, never in plaintext (atone's hold the buyer's token and personal data): AES-GCM under the key
+    # ring, AAD = (account, dedup_key); read and written through ``body`` (webhooks/sealing.py).
+    body_sealed = models.TextField(editable=False)
     dedup_key = models.CharField(max_length=128)
     status = models.CharField(max_length=12, choices=InboundStatus.choices, default=InboundStatus.RECEIVED)
     attempts = models.PositiveIntegerField(default=0)
@@ -61,6 +64,16 @@ class InboundWebhook(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider}/{self.kind} {self.pk}"
+
+    @property
+    def body(self) -> str:
+        """The notice's raw body, decrypted (``KeyRingError``: not this row's ciphertext, or its key is gone)."""
+        return sealing.unseal(self.body_sealed, account_id=self.account_id, dedup_key=self.dedup_key)
+
+    @body.setter
+    def body(self, text: str) -> None:
+        """Seal ``text`` onto this row: ``account`` and ``dedup_key`` must be set first (and never change)."""
+        self.body_sealed = sealing.seal(text, account_id=self.account_id, dedup_key=self.dedup_key)
 
 
 class WebhookEndpoint(models.Model):

@@ -139,5 +139,5 @@ def test_rotate_keys_re_encrypts_the_buyer_tokens_and_reports_them(method, setti
 
     assert capsys.readouterr().out == (
         "re-encrypted 0 of 1 provider accounts and 0 of 0 subscription tokens under key 'new1', "
-        "plus 0 of 1 payments' buyer tokens and 0 of 1 saved buyer tokens\n"
+        "plus 0 of 1 payments' buyer tokens, 0 of 1 saved buyer tokens and 0 of 0 inbound webhook bodies\n"
     )

@@ -1,5 +1,5 @@
-"""kessai rotate-keys — re-encrypt every provider credential and stored buyer token under the first key of
-KESSAI_SECRET_KEYS."""
+"""kessai rotate-keys — re-encrypt every provider credential, stored buyer token and inbound webhook body under the
+first key of KESSAI_SECRET_KEYS."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from kessai.shops.services import rotate_credentials_encryption
 
 class Command(BaseCommand):
     help = (
-        "Re-encrypt all provider credentials and stored buyer tokens with the primary key (the first in "
-        "KESSAI_SECRET_KEYS)."
+        "Re-encrypt all provider credentials, stored buyer tokens and inbound webhook bodies with the primary key "
+        "(the first in KESSAI_SECRET_KEYS)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -24,6 +24,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         from kessai.billing.services import rotate_token_encryption
         from kessai.payments.services import rotate_buyer_token_encryption
+        from kessai.webhooks import sealing
 
         primary = ring_from_settings().primary_id
         rotated, total = rotate_credentials_encryption()
@@ -31,6 +32,7 @@ class Command(BaseCommand):
         buyer_tokens = rotate_buyer_token_encryption()
         payment_rotated, payment_total = buyer_tokens["payments"]
         saved_rotated, saved_total = buyer_tokens["buyer_tokens"]
+        bodies_rotated, bodies_total = sealing.rotate()
         if opts["json"]:
             self.stdout.write(
                 json.dumps(
@@ -44,6 +46,8 @@ class Command(BaseCommand):
                         "payment_tokens_total": payment_total,
                         "buyer_tokens_rotated": saved_rotated,
                         "buyer_tokens_total": saved_total,
+                        "inbound_webhooks_rotated": bodies_rotated,
+                        "inbound_webhooks_total": bodies_total,
                     }
                 )
             )
@@ -51,5 +55,6 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"re-encrypted {rotated} of {total} provider accounts and {tokens_rotated} of {tokens_total} "
                 f"subscription tokens under key {primary!r}, plus {payment_rotated} of {payment_total} payments' "
-                f"buyer tokens and {saved_rotated} of {saved_total} saved buyer tokens"
+                f"buyer tokens, {saved_rotated} of {saved_total} saved buyer tokens and {bodies_rotated} of "
+                f"{bodies_total} inbound webhook bodies"
             )
