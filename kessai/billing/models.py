@@ -149,7 +149,8 @@ class SubscriptionCycle(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "claimed_at"], name="cycle_status_claimed"),
-            models.Index(fields=["status", "next_retry_on"], name="cycle_retry_due"),
+            # 自動再決済 claims in (next_retry_on, id) order, a batch at a time: read from the index, not sorted
+            models.Index(fields=["status", "next_retry_on", "id"], name="cycle_retry_due_order"),
             models.Index(
                 fields=["shop", "admin_notified"],
                 name="cycle_admin_unnotified",
