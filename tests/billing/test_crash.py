@@ -59,11 +59,8 @@ def environment(tmp_path: Path) -> dict[str, str]:
         Path(f"{db}{suffix}").unlink(missing_ok=True)
 
 
-def test_sigkilled_workers_charge_every_due_cycle_exactly_once(environment):
-    n = int(os.environ.get("KESSAI_CRASH_SUBSCRIPTIONS", "2000"))
-    seed = int(os.environ.get("KESSAI_CRASH_SEED", str(random.SystemRandom().randrange(1 << 30))))
-    rng = random.Random(seed)
-    print(f"crash test: {n} subscriptions, seed {seed}")
+def start_atone_with_subscriptions(environment: dict[str, str], n: int) -> tuple[subprocess.Popen[bytes], str]:
+    """The atone emulator as its own process and ``n`` subscriptions due now (tests.billing.crash_runner seed)."""
     port = free_port()
     emulator = subprocess.Popen(
         [*KESSAI, "sandbox", "atone", "--port", str(port)],
@@ -77,7 +74,19 @@ def test_sigkilled_workers_charge_every_due_cycle_exactly_once(environment):
         wait_for(atone + "/_sandbox")
         seeded = run_json([*RUNNER, "seed", "--subscriptions", str(n), "--atone-url", atone], environment)
         assert seeded["subscriptions"] == n
+    except BaseException:
+        emulator.kill()
+        raise
+    return emulator, atone
 
+
+def test_sigkilled_workers_charge_every_due_cycle_exactly_once(environment):
+    n = int(os.environ.get("KESSAI_CRASH_SUBSCRIPTIONS", "2000"))
+    seed = int(os.environ.get("KESSAI_CRASH_SEED", str(random.SystemRandom().randrange(1 << 30))))
+    rng = random.Random(seed)
+    print(f"crash test: {n} subscriptions, seed {seed}")
+    emulator, atone = start_atone_with_subscriptions(environment, n)
+    try:
         kills = runs = 0
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
@@ -152,19 +161,8 @@ def test_sigterm_stops_the_pass_and_the_next_one_charges_the_rest_at_once(enviro
     back, the process exits within its grace period; the next pass charges the rest at once (not after the
     300 s claim lease), each exactly once."""
     n = 40
-    port = free_port()
-    emulator = subprocess.Popen(
-        [*KESSAI, "sandbox", "atone", "--port", str(port)],
-        env=environment,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    atone = f"http://127.0.0.1:{port}"
+    emulator, atone = start_atone_with_subscriptions(environment, n)
     try:
-        wait_for(atone + "/_sandbox")
-        seeded = run_json([*RUNNER, "seed", "--subscriptions", str(n), "--atone-url", atone], environment)
-        assert seeded["subscriptions"] == n
         httpx.post(atone + "/_sandbox/faults", json={"latency_ms": 150}, timeout=10).raise_for_status()
         if process == "run-due":
             cmd = [*KESSAI, "billing", "run-due", "--json", "--no-mail", "--batch-size", "20"]

@@ -6,35 +6,17 @@ Runs Django's migration executor on the test database (SQLite or PostgreSQL), so
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from kessai.payments import tokens
 from kessai.payments.models import BuyerToken, Payment
 from tests import factories
+from tests.migration_helpers import columns, migrate, raw
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BEFORE = [("payments", "0002_bulkjob")]
 AFTER = [("payments", "0004_drop_plaintext_buyer_tokens")]
 TOKEN = "tk_legacy_plaintext_token_31337"
-
-
-def migrate(targets: list[tuple[str, str]]) -> MigrationExecutor:
-    executor = MigrationExecutor(connection)
-    executor.migrate(targets)
-    return executor
-
-
-def columns(table: str) -> set[str]:
-    with connection.cursor() as cursor:
-        return {c.name for c in connection.introspection.get_table_description(cursor, table)}
-
-
-def raw(sql: str) -> list[tuple[object, ...]]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        return list(cursor.fetchall())
 
 
 def test_existing_plaintext_tokens_are_sealed_and_the_plaintext_columns_dropped(fake_ledger):

@@ -10,11 +10,11 @@ import json
 
 import pytest
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from kessai.webhooks import inbound
 from kessai.webhooks.models import InboundWebhook
 from tests import factories
+from tests.migration_helpers import columns, migrate, raw
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,23 +24,6 @@ AFTER = [("webhooks", "0005_drop_plaintext_inbound_body")]
 TOKEN = "tk_legacy_inbox_plaintext_27182"
 BODY = json.dumps({"authentication_token": TOKEN, "user_no": "1000000099", "customer": {"customer_name": "旧 太郎"}})
 sealing_step = importlib.import_module("kessai.webhooks.migrations.0004_seal_inbound_bodies")
-
-
-def migrate(targets: list[tuple[str, str]]) -> MigrationExecutor:
-    executor = MigrationExecutor(connection)
-    executor.migrate(targets)
-    return executor
-
-
-def columns(table: str) -> set[str]:
-    with connection.cursor() as cursor:
-        return {c.name for c in connection.introspection.get_table_description(cursor, table)}
-
-
-def raw(sql: str) -> list[tuple[object, ...]]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        return list(cursor.fetchall())
 
 
 def test_an_existing_plaintext_body_is_sealed_and_the_plaintext_column_dropped(fake_ledger):
