@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -849,28 +849,28 @@ def run_due(
     today = jst_date(now)
     result = RunResult()
 
+    def each_until_stopped(cycle_ids: list[str], charge: Callable[[int], object]) -> bool:
+        """``charge(i)`` for each claimed cycle, checking for a stop request (SIGTERM) before each: then the rest
+        is handed back (:func:`_hand_back`) so the next pass — on any worker — charges it at once, not after the
+        claim lease. False when stopped."""
+        for index in range(len(cycle_ids)):
+            if scheduler.stop_requested():
+                _hand_back(cycle_ids[index:], now)
+                return False
+            charge(index)
+        return True
+
     def work() -> None:
-        # Between two charges the pass checks for a stop request (SIGTERM): it then takes no new batch and hands
-        # back what it claimed but has not sent (:func:`_hand_back`), so the next pass — on any worker — charges
-        # those at once instead of after the claim lease.
         while not scheduler.stop_requested() and (ids := _claim_abandoned(now, batch_size)):
-            for index, cycle_id in enumerate(ids):
-                if scheduler.stop_requested():
-                    _hand_back(ids[index:], now)
-                    return
-                _recover(cycle_id, today, actor, result)
+            if not each_until_stopped(ids, lambda i: _recover(ids[i], today, actor, result)):
+                return
         while not scheduler.stop_requested() and (claims := _claim_due_batch(today, now, batch_size, result)):
-            for index, claim in enumerate(claims):
-                if scheduler.stop_requested():
-                    _hand_back([c.cycle_id for c in claims[index:]], now)
-                    return
-                _charge_claimed(claim, today, actor, result)
+            claimed_ids = [c.cycle_id for c in claims]
+            if not each_until_stopped(claimed_ids, lambda i: _charge_claimed(claims[i], today, actor, result)):
+                return
         while not scheduler.stop_requested() and (ids := _claim_retries(today, now, batch_size)):
-            for index, cycle_id in enumerate(ids):
-                if scheduler.stop_requested():
-                    _hand_back(ids[index:], now)
-                    return
-                _charge_and_settle(cycle_id, today, actor, result)
+            if not each_until_stopped(ids, lambda i: _charge_and_settle(ids[i], today, actor, result)):
+                return
 
     if concurrency <= 1:
         work()
